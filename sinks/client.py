@@ -1,0 +1,67 @@
+"""One way to get a ClickHouse client: from a DSN, embedded (chdb) or server (HTTP).
+
+Both backends are the same clickhouse-connect ``Client``; only the DSN differs, so every
+query and insert in leadclock runs unchanged against the embedded engine used in tests
+and a real server in production (``CLICKHOUSE_URL=http://user:pass@host:8123/db``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from sinks.exceptions import ClickHouseUnavailable
+
+DEFAULT_EMBEDDED_DIR = Path("var") / "clickhouse"
+
+
+def default_dsn() -> str:
+    """``CLICKHOUSE_URL`` if set, else the embedded engine under ``./var/clickhouse``."""
+    return os.environ.get("CLICKHOUSE_URL") or f"chdb://{DEFAULT_EMBEDDED_DIR.resolve()}"
+
+
+def redact(dsn: str) -> str:
+    """The DSN without its password, for messages and logs."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def connect(dsn: str) -> Client:
+    """Open a client for ``dsn``; any failure becomes a one-line ClickHouseUnavailable."""
+    scheme = urlsplit(dsn).scheme
+    if scheme == "chdb":
+        _prepare_embedded_dir(dsn)
+    elif scheme not in ("http", "https"):
+        msg = f"ClickHouse DSN {redact(dsn)!r}: scheme must be chdb, http or https"
+        raise ClickHouseUnavailable(msg)
+    try:
+        return clickhouse_connect.get_client(dsn=dsn)
+    except (ClickHouseError, OSError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        msg = f"cannot open ClickHouse at {redact(dsn)}: {first_line or type(error).__name__}"
+        raise ClickHouseUnavailable(msg) from error
+
+
+def _prepare_embedded_dir(dsn: str) -> None:
+    """Create the embedded data directory, failing clearly if it cannot be written."""
+    path = urlsplit(dsn).path
+    if not path or path == "/" or urlsplit(dsn).netloc == "memory":
+        return
+    directory = Path(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        msg = f"cannot create the ClickHouse directory {directory}: {error.strerror}"
+        raise ClickHouseUnavailable(msg) from error
+    if not os.access(directory, os.W_OK):
+        msg = f"the ClickHouse directory {directory} is not writable"
+        raise ClickHouseUnavailable(msg)

@@ -1,0 +1,32 @@
+"""Errors of the ClickHouse sink, split by what the caller should do about them.
+
+Following the DB-API split clickhouse-connect uses: a *transient* failure (connection,
+timeout, too many parts) is retried with backoff and blocks offset commits; a
+*permanent* failure is a bug or a bad configuration and stops with a clear message.
+"""
+
+from schemas.exceptions import LeadclockError
+
+
+class SinkError(LeadclockError):
+    """Root of the errors raised by the ``sinks`` package."""
+
+
+class ClickHouseUnavailable(SinkError):
+    """ClickHouse could not be opened or reached; the message names the DSN (no password)."""
+
+
+class TransientSinkError(SinkError):
+    """A write failed for a reason that may go away; retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class VersionConfigMismatch(SinkError):
+    """The target attribution version was built with another engine configuration."""
+
+
+class MigrationError(SinkError):
+    """A DDL file could not be applied."""

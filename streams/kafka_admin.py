@@ -1,0 +1,92 @@
+"""Creating and inspecting the project's topics with kafka-python's admin client.
+
+Topics are created by leadclock itself (not by broker auto-creation) so that the event
+topics are co-partitioned: the same partition count, keyed by ``lead_id`` with the
+default murmur2 partitioner, which is what lets one Faust table partition hold all of a
+lead's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from streams.exceptions import BrokerUnavailable, ConfigError
+
+CLIENT_ID = "leadclock-admin"
+
+
+def admin_client(brokers: str) -> KafkaAdminClient:
+    """An admin client, or BrokerUnavailable with the address in one line."""
+    try:
+        return KafkaAdminClient(bootstrap_servers=brokers.split(","), client_id=CLIENT_ID,
+                                request_timeout_ms=10_000)
+    except (KafkaError, OSError) as error:
+        msg = f"cannot reach Kafka at {brokers}: {type(error).__name__}"
+        raise BrokerUnavailable(msg) from error
+
+
+def ensure_topics(brokers: str, names: Iterable[str], partitions: int) -> None:
+    """Create missing topics; refuse existing ones with another partition count."""
+    admin = admin_client(brokers)
+    try:
+        wanted = list(names)
+        existing = set(admin.list_topics())
+        missing = [n for n in wanted if n not in existing]
+        if missing:
+            try:
+                admin.create_topics([NewTopic(n, partitions, 1) for n in missing])
+            except TopicAlreadyExistsError:
+                pass  # another process created it between list and create
+        counts = partition_counts(admin, wanted)
+        wrong = {n: c for n, c in counts.items() if c != partitions}
+        if wrong:
+            listing = ", ".join(f"{n} has {c}" for n, c in sorted(wrong.items()))
+            msg = (f"event topics must be co-partitioned with {partitions} partitions: "
+                   f"{listing}")
+            raise ConfigError(msg)
+    finally:
+        admin.close()
+
+
+def partition_counts(admin: KafkaAdminClient, names: Iterable[str]) -> dict[str, int]:
+    """Partition count of each named topic."""
+    described = admin.describe_topics(list(names))
+    return {t.get("name", t.get("topic")): len(t["partitions"]) for t in described}
+
+
+def end_offsets(brokers: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
+    """Latest offset of every partition of ``topics``."""
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=brokers.split(","),
+                                 client_id=CLIENT_ID, enable_auto_commit=False)
+    except (KafkaError, OSError) as error:
+        msg = f"cannot reach Kafka at {brokers}: {type(error).__name__}"
+        raise BrokerUnavailable(msg) from error
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        return dict(consumer.end_offsets(partitions))
+    finally:
+        consumer.close()
+
+
+def group_lag(brokers: str, group: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
+    """Messages not yet committed by consumer group ``group``, per partition."""
+    topic_list = list(topics)
+    ends = end_offsets(brokers, topic_list)
+    admin = admin_client(brokers)
+    try:
+        committed = admin.list_consumer_group_offsets(group)
+    finally:
+        admin.close()
+    return {
+        tp: end - (committed[tp].offset if tp in committed else 0)
+        for tp, end in ends.items()
+    }
