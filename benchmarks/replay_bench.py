@@ -1,0 +1,203 @@
+"""Replay benchmark: a generated log through ``leadclock replay --input`` into chdb.
+
+Run from the repository root (with the venv's Python, or any Python that can import
+orjson and has ``leadclock`` next to it)::
+
+    .venv/bin/python benchmarks/replay_bench.py [--events 1000000] [--keep] [--profile]
+
+What it does, in one run:
+
+1. generates a demo log (``leadclock demo``, ~5.4 events per lead) and keeps its first
+   ``--events`` lines, so the log has exactly that many events;
+2. times a bare decode loop over the same file (read lines + ``orjson.loads`` each),
+   the floor any Python replay can reach;
+3. runs ``leadclock replay --input FILE --clickhouse chdb://TMP`` as a child process
+   into a fresh embedded ClickHouse directory, and reports its wall time, events/s,
+   peak RSS (``ru_maxrss`` of that child, from ``os.wait4``) and the per-phase times
+   the replay prints (read+validate, engine fold, ClickHouse write);
+4. checks the row counts landed, and prints the ratio replay time / bare decode time.
+
+``--profile`` runs the replay under pyinstrument instead and prints the top of its
+profile (the timing numbers are then inflated by the profiler). ``--keep`` keeps the
+temporary directory (log, ClickHouse data, profile) and prints its path. This is a
+benchmark, not a test: the goal (≥ 100 k events/s on one core) is reported, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+EVENTS_PER_LEAD = 5.4  # what streams/demo.py generates on average
+GOAL_EVENTS_PER_S = 100_000
+BIN = Path(sys.executable).parent
+PHASES_RE = re.compile(
+    r"read\+validate ([0-9.]+)s, engine fold ([0-9.]+)s, clickhouse write ([0-9.]+)s"
+)
+
+
+@dataclass
+class ChildRun:
+    seconds: float
+    max_rss_kib: int
+    user_s: float
+    sys_s: float
+    stderr: str
+
+
+def leadclock() -> str:
+    found = BIN / "leadclock"
+    if found.exists():
+        return str(found)
+    on_path = shutil.which("leadclock")
+    if on_path is None:
+        raise SystemExit("cannot find the leadclock command; run with the venv's python")
+    return on_path
+
+
+def run_child(argv: list[str]) -> ChildRun:
+    """Run ``argv`` and return its wall time and its own rusage (not our other children)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read().decode("utf-8", errors="replace")
+    if process.returncode != 0:
+        sys.stderr.write(stderr)
+        raise SystemExit(f"{argv[0]} exited with {process.returncode}")
+    # Linux reports ru_maxrss in KiB.
+    return ChildRun(seconds, usage.ru_maxrss, usage.ru_utime, usage.ru_stime, stderr)
+
+
+def generate(path: Path, events: int) -> int:
+    leads = math.ceil(events / EVENTS_PER_LEAD * 1.03) + 10
+    full = path.with_suffix(".full")
+    subprocess.run([leadclock(), "demo", "--leads", str(leads), "--output", str(full)],
+                   check=True)
+    written = 0
+    with full.open("rb") as src, path.open("wb") as dst:
+        for line in src:
+            if written == events:
+                break
+            dst.write(line)
+            written += 1
+    full.unlink()
+    return written
+
+
+def bare_decode(path: Path) -> tuple[float, int]:
+    """The floor: read every line and orjson-decode it, nothing else."""
+    loads = orjson.loads
+    count = 0
+    started = time.perf_counter()
+    with path.open("rb") as handle:
+        for line in handle:
+            loads(line)
+            count += 1
+    return time.perf_counter() - started, count
+
+
+def row_counts(dsn: str) -> dict[str, int]:
+    import clickhouse_connect
+
+    client = clickhouse_connect.get_client(dsn=dsn)
+    try:
+        return {
+            table: int(client.command(f"SELECT count() FROM {table}"))  # type: ignore[arg-type]
+            for table in ("reach_deltas", "stage_deltas", "credit_deltas", "rejected_events")
+        }
+    finally:
+        client.close()
+
+
+def load_note() -> str:
+    one, five, _fifteen = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000,
+                        help="events in the generated log (default 1,000,000)")
+    parser.add_argument("--input", type=Path, default=None,
+                        help="use this NDJSON log instead of generating one")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary directory (log, ClickHouse data, profile)")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the replay under pyinstrument and print the profile top")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="leadclock-bench-"))
+    try:
+        if args.input is not None:
+            log = args.input.resolve()
+            events = sum(1 for _ in log.open("rb"))
+            print(f"log: {log} ({events:,} events)")
+        else:
+            log = workdir / "events.ndjson"
+            started = time.perf_counter()
+            events = generate(log, args.events)
+            print(f"log: generated {events:,} events in {time.perf_counter() - started:.1f}s "
+                  f"({log.stat().st_size / 1e6:,.0f} MB)")
+        print(load_note())
+
+        # Warm the page cache so neither contender pays for the disk.
+        with log.open("rb") as handle:
+            while handle.read(1 << 24):
+                pass
+        decode_s, decoded = bare_decode(log)
+        print(f"bare decode: {decoded:,} lines in {decode_s:.2f}s "
+              f"({decoded / decode_s:,.0f} lines/s)")
+
+        dsn = f"chdb://{workdir / 'clickhouse'}"
+        replay = [leadclock(), "replay", "--input", str(log), "--clickhouse", dsn]
+        if args.profile:
+            profile = workdir / "profile.txt"
+            replay = [str(BIN / "pyinstrument"), "-r", "text", "-o", str(profile),
+                      "--show-all", *replay]
+        run = run_child(replay)
+        summary = [line for line in run.stderr.splitlines() if line.startswith("replay:")]
+        for line in summary[-2:]:
+            print(f"  {line}")
+        rate = events / run.seconds
+        print(f"replay: {events:,} events in {run.seconds:.2f}s wall "
+              f"(user {run.user_s:.2f}s, sys {run.sys_s:.2f}s) = {rate:,.0f} events/s; "
+              f"peak RSS {run.max_rss_kib / 1024:,.0f} MiB")
+        phases = PHASES_RE.search(run.stderr)
+        if phases is not None:
+            read_s, fold_s, write_s = (float(x) for x in phases.groups())
+            other_s = run.seconds - read_s - fold_s - write_s
+            print(f"phases: read+validate {read_s:.2f}s, engine fold {fold_s:.2f}s, "
+                  f"clickhouse write {write_s:.2f}s, startup+migrate+exit {other_s:.2f}s")
+        print(f"ratio: replay takes {run.seconds / decode_s:.1f}x the bare decode loop")
+        verdict = "meets" if rate >= GOAL_EVENTS_PER_S else "misses"
+        print(f"goal: {verdict} {GOAL_EVENTS_PER_S:,} events/s")
+        counts = row_counts(dsn)
+        print("rows: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
+        if args.profile:
+            text = (workdir / "profile.txt").read_text()
+            print("profile (pyinstrument, top 60 lines):")
+            print("\n".join(text.splitlines()[:60]))
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
