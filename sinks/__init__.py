@@ -1,0 +1,1 @@
+"""The ClickHouse sink: client factory, DDL migrations and batched delta writes."""

@@ -7,7 +7,9 @@ and a real server in production (``CLICKHOUSE_URL=http://user:pass@host:8123/db`
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +20,10 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from sinks.exceptions import ClickHouseUnavailable
 
 DEFAULT_EMBEDDED_DIR = Path("var") / "clickhouse"
+
+# clickhouse-connect logs connection failures itself before raising; leadclock reports
+# them as one line of its own, so the driver's duplicate log line is only noise.
+logging.getLogger("clickhouse_connect").setLevel(logging.CRITICAL)
 
 
 def default_dsn() -> str:
@@ -46,9 +52,17 @@ def connect(dsn: str) -> Client:
     try:
         return clickhouse_connect.get_client(dsn=dsn)
     except (ClickHouseError, OSError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        msg = f"cannot open ClickHouse at {redact(dsn)}: {first_line or type(error).__name__}"
+        msg = f"cannot open ClickHouse at {redact(dsn)}: {_cause(error)}"
         raise ClickHouseUnavailable(msg) from error
+
+
+def _cause(error: Exception) -> str:
+    """The useful part of a driver error: the OS error if there is one, else line one."""
+    text = str(error).strip()
+    errno = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
+    if errno:
+        return errno.group(0)
+    return text.splitlines()[0][:300] if text else type(error).__name__
 
 
 def _prepare_embedded_dir(dsn: str) -> None:

@@ -1,0 +1,1 @@
+"""Stream processors, the attribution engine, replay and the ``leadclock`` CLI."""

@@ -95,8 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="consumer group / Faust app id (env LEADCLOCK_APP_ID)")
     worker.add_argument("--report-every", type=float, default=0.0, metavar="SECONDS",
                         help="print per-campaign results every N seconds (0: never)")
-    worker.add_argument("--web-port", type=int, default=int(_env("LEADCLOCK_WEB_PORT", "6066")),
-                        help="Faust web/metrics port (env LEADCLOCK_WEB_PORT)")
 
     replay = commands.add_parser("replay", help="re-attribute from a file or the topics")
     source = replay.add_mutually_exclusive_group(required=True)
@@ -109,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     produce = commands.add_parser("produce", help="send an NDJSON file to the event topics")
     produce.add_argument("--input", required=True, metavar="FILE", help="NDJSON, - for stdin")
+    produce.add_argument("--rate", type=float, default=0.0,
+                         help="events per second (default: as fast as possible)")
     produce.add_argument("--partitions", type=_positive_int,
                          default=int(_env("LEADCLOCK_PARTITIONS", "4")))
     _add_kafka(produce)
@@ -135,7 +135,7 @@ def _open_input(name: str) -> Iterator[IO[bytes]]:
         yield sys.stdin.buffer
         return
     try:
-        handle = Path(name).open("rb")  # noqa: SIM115 - closed below
+        handle = Path(name).open("rb")
     except OSError as error:
         msg = f"cannot read {name}: {error.strerror}"
         raise InputError(msg) from error
@@ -193,7 +193,7 @@ def cmd_produce(args: argparse.Namespace) -> None:
     topics = TopicNames.with_prefix(args.topic_prefix)
     ensure_topics(args.brokers, (*topics.events, topics.dlq), args.partitions)
     with _open_input(args.input) as handle:
-        sent = produce(handle, args.brokers, topics, progress=_say)
+        sent = produce(handle, args.brokers, topics, progress=_say, rate=args.rate)
     _say(f"produce: {sent:,} events sent to {args.brokers}")
 
 

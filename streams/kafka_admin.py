@@ -17,13 +17,16 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from streams.exceptions import BrokerUnavailable, ConfigError
 
 CLIENT_ID = "leadclock-admin"
+BOOTSTRAP_TIMEOUT_MS = 8_000
+"""How long a command waits for an unreachable broker before saying so."""
 
 
 def admin_client(brokers: str) -> KafkaAdminClient:
     """An admin client, or BrokerUnavailable with the address in one line."""
     try:
         return KafkaAdminClient(bootstrap_servers=brokers.split(","), client_id=CLIENT_ID,
-                                request_timeout_ms=10_000)
+                                request_timeout_ms=10_000,
+                                bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
     except (KafkaError, OSError) as error:
         msg = f"cannot reach Kafka at {brokers}: {type(error).__name__}"
         raise BrokerUnavailable(msg) from error
@@ -58,35 +61,41 @@ def partition_counts(admin: KafkaAdminClient, names: Iterable[str]) -> dict[str,
     return {t.get("name", t.get("topic")): len(t["partitions"]) for t in described}
 
 
-def end_offsets(brokers: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
-    """Latest offset of every partition of ``topics``."""
+def _consumer(brokers: str, group: str | None = None) -> KafkaConsumer:
     try:
-        consumer = KafkaConsumer(bootstrap_servers=brokers.split(","),
-                                 client_id=CLIENT_ID, enable_auto_commit=False)
+        return KafkaConsumer(bootstrap_servers=brokers.split(","), client_id=CLIENT_ID,
+                             group_id=group, enable_auto_commit=False)
     except (KafkaError, OSError) as error:
         msg = f"cannot reach Kafka at {brokers}: {type(error).__name__}"
         raise BrokerUnavailable(msg) from error
+
+
+def _partitions(consumer: KafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
+    return [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+
+
+def end_offsets(brokers: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
+    """Latest offset of every partition of ``topics``."""
+    consumer = _consumer(brokers)
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        return dict(consumer.end_offsets(partitions))
+        return dict(consumer.end_offsets(_partitions(consumer, topics)))
     finally:
         consumer.close()
 
 
 def group_lag(brokers: str, group: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
-    """Messages not yet committed by consumer group ``group``, per partition."""
-    topic_list = list(topics)
-    ends = end_offsets(brokers, topic_list)
-    admin = admin_client(brokers)
+    """Messages not yet committed by consumer group ``group``, per partition.
+
+    Uses a consumer that never joins the group: ``committed()`` only fetches offsets.
+    """
+    consumer = _consumer(brokers, group)
     try:
-        committed = admin.list_consumer_group_offsets(group)
+        partitions = _partitions(consumer, topics)
+        ends = consumer.end_offsets(partitions)
+        return {tp: ends[tp] - (consumer.committed(tp) or 0) for tp in partitions}
     finally:
-        admin.close()
-    return {
-        tp: end - (committed[tp].offset if tp in committed else 0)
-        for tp, end in ends.items()
-    }
+        consumer.close()

@@ -44,14 +44,15 @@ class MessageProcessor:
         """Handle one Kafka message; bad ones are dead-lettered, never raised."""
         self.counters.received += 1
         parsed = parse_event(value)
-        if not isinstance(parsed, Rejection) and (key is None or key != parsed.lead_id.encode()):
+        if not isinstance(parsed, Rejection) and key != parsed.lead_id.encode():
             shown = "no key" if key is None else f"key {key.decode(errors='replace')!r}"
             parsed = Rejection(value, f"key: message has {shown}, but topics are keyed "
                                       f"by lead_id {parsed.lead_id!r}")
-        if isinstance(parsed, Rejection):
+        if isinstance(parsed, Rejection) or key is None:
+            reason = parsed.reason if isinstance(parsed, Rejection) else "key: missing"
             self.counters.rejected += 1
-            self.dead_letter(key, value, parsed.reason)
-            self.sink.add_rejection(parsed, topic, partition, offset)
+            self.dead_letter(key, value, reason)
+            self.sink.add_rejection(Rejection(value, reason), topic, partition, offset)
             return
         lead = parsed.lead_id
         state = decode_state(lead, self.table.get(key))

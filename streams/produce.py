@@ -38,8 +38,12 @@ def produce(
     brokers: str,
     topics: TopicNames,
     progress: Progress | None = None,
+    rate: float = 0.0,
 ) -> int:
-    """Send every non-blank line; return how many were sent (all acknowledged)."""
+    """Send every non-blank line; return how many were sent (all acknowledged).
+
+    ``rate`` (events/s, 0 = as fast as possible) paces a demo so results visibly grow.
+    """
     try:
         producer = KafkaProducer(bootstrap_servers=brokers.split(","), acks="all",
                                  linger_ms=20, client_id="leadclock-produce")
@@ -47,6 +51,7 @@ def produce(
         msg = f"cannot reach Kafka at {brokers}: {type(error).__name__}"
         raise BrokerUnavailable(msg) from error
     sent = 0
+    started = time.monotonic()
     next_report = time.monotonic() + 2.0
     try:
         for line in lines:
@@ -56,6 +61,8 @@ def produce(
             topic, key = route(body, topics)
             producer.send(topic, key=key, value=body)
             sent += 1
+            if rate > 0:
+                _pace(started, sent, rate)
             if progress is not None and time.monotonic() >= next_report:
                 progress(f"produce: {sent:,} sent")
                 next_report = time.monotonic() + 2.0
@@ -66,3 +73,9 @@ def produce(
     finally:
         producer.close()
     return sent
+
+
+def _pace(started: float, sent: int, rate: float) -> None:
+    ahead = sent / rate - (time.monotonic() - started)
+    if ahead > 0:
+        time.sleep(ahead)

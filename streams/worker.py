@@ -10,7 +10,6 @@ deltas that are not in ClickHouse.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Any
 
@@ -27,10 +26,8 @@ from streams.kafka_admin import ensure_topics
 from streams.processor import Counters, MessageProcessor
 from streams.topics import TopicNames
 
-log = logging.getLogger("leadclock.worker")
 
-
-class FlushBeforeCommit(Sensor):  # type: ignore[misc]
+class FlushBeforeCommit(Sensor):
     """Flushes the sink synchronously before Faust computes the offsets to commit."""
 
     def __init__(self, sink: ClickHouseSink) -> None:
@@ -59,8 +56,7 @@ def build_app(args: argparse.Namespace, config: EngineConfig, dsn: str) -> faust
         datadir=args.data_dir,
         topic_partitions=args.partitions,
         consumer_auto_offset_reset="earliest",
-        web_port=args.web_port,
-        web_host="127.0.0.1",
+        web_enabled=False,
         table_standby_replicas=1,
     )
     app.sensors.add(FlushBeforeCommit(sink))
@@ -96,19 +92,20 @@ def build_app(args: argparse.Namespace, config: EngineConfig, dsn: str) -> faust
             if sink.due():
                 sink.flush()
 
-    @app.timer(interval=0.5)
+    @app.timer(interval=0.5)  # type: ignore[untyped-decorator]
     async def flush_when_due() -> None:
         if sink.due():
             sink.flush()
 
-    @app.timer(interval=5.0)
+    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
     async def progress() -> None:
-        log.info("processed %d: %d accepted, %d duplicates, %d rejected; "
-                 "%d rows flushed in %d batches", counters.received, counters.accepted,
-                 counters.duplicates, counters.rejected, sink.stats.rows, sink.stats.flushes)
+        print(f"worker: {counters.received:,} received: {counters.accepted:,} accepted, "
+              f"{counters.duplicates:,} duplicates, {counters.rejected:,} rejected; "
+              f"{sink.stats.rows:,} rows written in {sink.stats.flushes:,} flushes",
+              file=sys.stderr, flush=True)
 
     if args.report_every > 0:
-        @app.timer(interval=args.report_every)
+        @app.timer(interval=args.report_every)  # type: ignore[untyped-decorator]
         async def report() -> None:
             sink.flush()
             print(campaign_report(client), flush=True)
@@ -121,5 +118,4 @@ def run_worker(args: argparse.Namespace, config: EngineConfig, dsn: str) -> None
     app = build_app(args, config, dsn)
     worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
                           stdout=sys.stdout, stderr=sys.stderr)
-    logging.getLogger("leadclock").setLevel(logging.INFO)
     worker.execute_from_commandline()

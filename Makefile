@@ -1,0 +1,44 @@
+# leadclock developer entry points; CI (.ci/run) uses the same targets.
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test check lint typecheck bench kafka kafka-stop clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: local Kafka + migrate + demo data flowing + worker with live per-campaign results
+run: setup
+	bash deploy/local/run-demo.sh
+
+## test: the whole suite (unit + integration; starts the local broker if none answers)
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+## check: what CI runs: lint, types, then the whole suite
+check: lint typecheck test
+
+bench: setup
+	$(PY) benchmarks/replay_bench.py
+
+kafka: setup
+	bash deploy/local/kafka.sh start
+
+kafka-stop:
+	bash deploy/local/kafka.sh stop
+
+clean:
+	rm -rf var/clickhouse var/worker var/demo-*.ndjson var/demo-*.log

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The quick start's main job: local Kafka, schema, demo events flowing in, and the
+# worker printing live per-campaign results, all in this one terminal. Ctrl-C stops
+# the worker and the demo producer (the broker keeps running: `make kafka-stop`).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+LEADCLOCK="${LEADCLOCK:-$ROOT/.venv/bin/leadclock}"
+DEMO_LEADS="${DEMO_LEADS:-5000}"
+DEMO_RATE="${DEMO_RATE:-1500}"
+REPORT_EVERY="${REPORT_EVERY:-5}"
+
+bash deploy/local/kafka.sh start
+"$LEADCLOCK" migrate
+"$LEADCLOCK" topics
+mkdir -p var
+"$LEADCLOCK" demo --leads "$DEMO_LEADS" --output var/demo-events.ndjson
+echo "demo: $(wc -l <var/demo-events.ndjson) events, streaming at ${DEMO_RATE}/s" >&2
+
+"$LEADCLOCK" produce --input var/demo-events.ndjson --rate "$DEMO_RATE" \
+  >var/demo-produce.log 2>&1 &
+producer=$!
+trap 'kill "$producer" 2>/dev/null || true' EXIT
+"$LEADCLOCK" worker --report-every "$REPORT_EVERY"

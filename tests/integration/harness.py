@@ -1,0 +1,156 @@
+"""Running real ``leadclock`` processes from tests, and reading their results back.
+
+The worker runs as a subprocess exactly as a user runs it. A test waits until the
+worker's consumer group has committed every event (the sink is flushed before each
+commit, so that means everything is in ClickHouse), stops it, then opens the embedded
+ClickHouse itself (only one process may hold a chdb directory at a time).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import IO
+
+import orjson
+from clickhouse_connect.driver.client import Client
+from kafka import KafkaConsumer
+
+from sinks.client import connect
+from streams.kafka_admin import end_offsets, group_lag
+from tests.oracle import Answer
+
+LEADCLOCK = [sys.executable, "-m", "streams.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, stdin: bytes | None = None, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ``leadclock ARGS`` to completion."""
+    return subprocess.run([*LEADCLOCK, *args], input=stdin, capture_output=True,
+                          timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})},
+                          check=False)
+
+
+@dataclass
+class Worker:
+    """A ``leadclock worker`` subprocess bound to one topic prefix and data dir."""
+
+    brokers: str
+    prefix: str
+    workdir: Path
+    app_id: str
+    extra: tuple[str, ...] = ()
+    process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dsn(self) -> str:
+        return f"chdb://{self.workdir / 'clickhouse'}"
+
+    def start(self) -> None:
+        self.log = (self.workdir / f"{self.app_id}.log").open("ab")
+        self.process = subprocess.Popen(
+            [*LEADCLOCK, "worker", "--brokers", self.brokers, "--topic-prefix", self.prefix,
+             "--app-id", self.app_id, "--data-dir", str(self.workdir / "state"),
+             "--clickhouse", self.dsn, *self.extra],
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
+            env={**os.environ, **self.env},
+        )
+
+    def wait_caught_up(self, topics: tuple[str, ...], timeout: float = 180) -> None:
+        """Block until the group committed every message of ``topics``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.tail()}")
+            lag = group_lag(self.brokers, self.app_id, topics)
+            if lag and all(v == 0 for v in lag.values()):
+                return
+            time.sleep(1.0)
+        raise AssertionError(f"worker did not catch up: lag {lag}\n{self.tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        if self.log is not None:
+            self.log.close()
+        return code
+
+    def tail(self, lines: int = 40) -> str:
+        path = self.workdir / f"{self.app_id}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _us(value: object) -> int:
+    """A DateTime from ClickHouse as µs since the epoch (naive values are UTC)."""
+    from datetime import UTC, datetime
+
+    assert isinstance(value, datetime)
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return int(aware.timestamp()) * 1_000_000
+
+
+def answer_from_views(client: Client) -> Answer:
+    """Read the three public views into the oracle's shape."""
+    answer = Answer()
+    for c, t, w, touches, leads in client.query(
+            "SELECT campaign_id, touch_type, window_start, touches, leads "
+            "FROM v_marketing_reach").result_rows:
+        answer.reach[(c, t, _us(w))] = (int(touches), int(leads))
+    for c, s, w, leads in client.query(
+            "SELECT campaign_id, stage, window_start, leads FROM v_lead_stages").result_rows:
+        answer.stages[(c, s, _us(w))] = int(leads)
+    conversions: dict[tuple[str, str, str, int, int], Fraction] = defaultdict(Fraction)
+    for c, m, cur, tw, pw, revenue, conv in client.query(
+            "SELECT campaign_id, model, currency, touch_window, purchase_window, "
+            "revenue_minor, conversions FROM v_attribution").result_rows:
+        key = (c, m, cur, _us(tw), _us(pw))
+        answer.revenue[key] = int(revenue)
+        conversions[key] = Fraction(conv)
+    answer.conversions = dict(conversions)
+    return answer
+
+
+def read_views(dsn: str) -> Answer:
+    client = connect(dsn)
+    try:
+        return answer_from_views(client)
+    finally:
+        client.close()
+
+
+def read_topic(brokers: str, topic: str) -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
+    """Every message of ``topic`` from the beginning to its current end."""
+    ends = end_offsets(brokers, [topic])
+    total = sum(ends.values())
+    consumer = KafkaConsumer(bootstrap_servers=brokers, auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=10_000)
+    consumer.assign(list(ends))
+    consumer.seek_to_beginning()
+    messages = []
+    for record in consumer:
+        messages.append((record.key, record.value, dict(record.headers)))
+        if len(messages) >= total:
+            break
+    consumer.close()
+    return messages
+
+
+def ndjson(records: list[dict[str, object]]) -> list[bytes]:
+    return [orjson.dumps(r) for r in records]
