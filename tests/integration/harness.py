@@ -13,11 +13,13 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 from clickhouse_connect.driver.client import Client
@@ -52,9 +54,11 @@ class Worker:
     log: IO[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def dsn(self) -> str:
-        return f"chdb://{self.workdir / 'clickhouse'}"
+    dsn: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.dsn:
+            self.dsn = clickhouse_dsn(self.workdir, "clickhouse")
 
     def start(self) -> None:
         self.log = (self.workdir / f"{self.app_id}.log").open("ab")
@@ -95,6 +99,20 @@ class Worker:
         path = self.workdir / f"{self.app_id}.log"
         text = path.read_text(errors="replace") if path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def clickhouse_dsn(workdir: Path, name: str) -> str:
+    """A fresh ClickHouse for one test: a chdb directory, or a new database on the
+    server named by ``CLICKHOUSE_URL`` (so the suite runs against a real server too)."""
+    server = os.environ.get("CLICKHOUSE_URL")
+    if not server:
+        return f"chdb://{workdir / name}"
+    database = f"leadclock_test_{uuid.uuid4().hex[:12]}"
+    client = connect(server)
+    client.command(f"CREATE DATABASE {database}")
+    client.close()
+    parts = urlsplit(server)
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 def _us(value: object) -> int:

@@ -14,7 +14,7 @@ from streams.produce import produce
 from streams.topics import TopicNames
 from tests.compare import assert_same
 from tests.integration.dataset import build
-from tests.integration.harness import Worker, read_topic, read_views, run_cli
+from tests.integration.harness import Worker, clickhouse_dsn, read_topic, read_views, run_cli
 from tests.oracle import batch
 
 pytestmark = pytest.mark.integration
@@ -65,7 +65,7 @@ def test_worker_and_replay_equal_the_oracle_with_touches_delayed(
     # The same messages replayed from a file give the same views.
     log = tmp_path / "events.ndjson"
     log.write_bytes(b"".join(m + b"\n" for m in data.messages))
-    replay_dsn = f"chdb://{tmp_path / 'replay-ch'}"
+    replay_dsn = clickhouse_dsn(tmp_path, "replay-ch")
     result = run_cli("replay", "--input", str(log), "--clickhouse", replay_dsn)
     assert result.returncode == 0, result.stderr.decode()
     assert_same(expected, read_views(replay_dsn))
