@@ -13,15 +13,13 @@ from collections.abc import Sequence
 
 def allocate(amount: int, numerators: Sequence[int], denominator: int) -> list[int]:
     """Split ``amount`` (≥ 0) into integer shares proportional to ``numerators``."""
-    shares = []
-    remainders = []
-    for num in numerators:
-        share, remainder = divmod(amount * num, denominator)
-        shares.append(share)
-        remainders.append(remainder)
+    shares = [amount * num // denominator for num in numerators]
     left = amount - sum(shares)
     if left:
-        order = sorted(range(len(shares)), key=lambda i: (-remainders[i], i))
+        remainders = [amount * num % denominator for num in numerators]
+        # Largest remainder first; sort stability (kept by reverse=True) puts ties in
+        # path order, i.e. the earlier share wins.
+        order = sorted(range(len(shares)), key=remainders.__getitem__, reverse=True)
         for i in order[:left]:
             shares[i] += 1
     return shares

@@ -15,10 +15,12 @@ What one event can change:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Final
 
 from schemas.events import Event, Purchase, Touch
-from streams.attribution import credits_for
+from schemas.validation import fast_constructor
+from streams.attribution import credits_for, new_credit
 from streams.config import EngineConfig
 from streams.deltas import CreditDelta, Outcome, ReachDelta, Stage, StageDelta
 from streams.state import LeadState
@@ -26,59 +28,87 @@ from streams.windows import window_start_us
 
 _HOT_TYPES = frozenset(("click", "call"))
 
+# Positional constructors of the frozen delta classes, 2-4x faster than their
+# ``__init__`` (see :func:`schemas.validation.fast_constructor`); apply() makes several
+# of these per event.
+_new_outcome: Final[Callable[
+    [Event, bool, tuple[ReachDelta, ...], tuple[StageDelta, ...], tuple[CreditDelta, ...]],
+    Outcome,
+]] = fast_constructor(Outcome)
+_new_reach: Final[Callable[[str, str, int, int, int], ReachDelta]] = fast_constructor(
+    ReachDelta
+)
+_new_stage: Final[Callable[[Stage, str, int, str, int, int], StageDelta]] = (
+    fast_constructor(StageDelta)
+)
+
 
 def apply(state: LeadState, event: Event, config: EngineConfig) -> tuple[LeadState, Outcome]:
     """Apply one accepted event to its lead's state; duplicates change nothing."""
     if state.has_seen(event.event_id):
-        return state, Outcome(event, duplicate=True)
+        return state, _new_outcome(event, True, (), (), ())
     new_state = state.with_event(event)
     if isinstance(event, Purchase):
         path = new_state.path(event, config.lookback_us)
-        return new_state, Outcome(event, credits=tuple(credits_for(event, path, config)))
-    return new_state, Outcome(
-        event,
-        reach=(_reach_delta(state, event, config),),
-        stages=_stage_deltas(state, new_state, config),
-        credits=_recredit(state, new_state, event, config),
+        return new_state, _new_outcome(
+            event, False, (), (), tuple(credits_for(event, path, config))
+        )
+    window = config.window
+    return new_state, _new_outcome(
+        event, False,
+        (_reach_delta(state, event, window),),
+        _stage_deltas(state, new_state, window),
+        _recredit(state, new_state, event, config),
     )
 
 
-def _reach_delta(state: LeadState, touch: Touch, config: EngineConfig) -> ReachDelta:
-    window = window_start_us(touch.occurred_at_us, config.window)
-    new_lead = not any(
-        t.campaign_id == touch.campaign_id
-        and t.touch_type == touch.touch_type
-        and window_start_us(t.occurred_at_us, config.window) == window
-        for t in state.touches
-    )
-    return ReachDelta(touch.campaign_id, touch.touch_type, window, 1, int(new_lead))
+def _reach_delta(state: LeadState, touch: Touch, window: str) -> ReachDelta:
+    """One more touch; a new lead unless an earlier touch shares campaign, type, window."""
+    campaign_id, touch_type = touch.campaign_id, touch.touch_type
+    window_us = window_start_us(touch.occurred_at_us, window)
+    new_lead = 1
+    for seen in state.touches:
+        if (
+            seen.campaign_id == campaign_id
+            and seen.touch_type == touch_type
+            and window_start_us(seen.occurred_at_us, window) == window_us
+        ):
+            new_lead = 0
+            break
+    return _new_reach(campaign_id, touch_type, window_us, 1, new_lead)
 
 
-def _first_touch(state: LeadState, stage: Stage) -> Touch | None:
-    for touch in state.touches:
-        if stage == "warm" or touch.touch_type in _HOT_TYPES:
+def _first_hot(touches: tuple[Touch, ...]) -> Touch | None:
+    for touch in touches:
+        if touch.touch_type in _HOT_TYPES:
             return touch
     return None
 
 
-def _stage_deltas(
-    old: LeadState, new: LeadState, config: EngineConfig
-) -> tuple[StageDelta, ...]:
-    deltas = []
-    for stage in ("warm", "hot"):
-        before, after = _first_touch(old, stage), _first_touch(new, stage)
+def _stage_deltas(old: LeadState, new: LeadState, window: str) -> tuple[StageDelta, ...]:
+    """Move warm (first touch) and hot (first click or call) if the touch changed them."""
+    warm_before = old.touches[0] if old.touches else None
+    warm_after = new.touches[0] if new.touches else None
+    hot_before, hot_after = _first_hot(old.touches), _first_hot(new.touches)
+    if warm_before is warm_after and hot_before is hot_after:
+        return ()
+    deltas: list[StageDelta] = []
+    changes: tuple[tuple[Stage, Touch | None, Touch | None], ...] = (
+        ("warm", warm_before, warm_after), ("hot", hot_before, hot_after)
+    )
+    for stage, before, after in changes:
         if before is after:
             continue
         if before is not None:
-            deltas.append(_stage_delta(stage, before, -1, config))
+            deltas.append(_stage_delta(stage, before, -1, window))
         if after is not None:
-            deltas.append(_stage_delta(stage, after, 1, config))
+            deltas.append(_stage_delta(stage, after, 1, window))
     return tuple(deltas)
 
 
-def _stage_delta(stage: Stage, touch: Touch, sign: int, config: EngineConfig) -> StageDelta:
-    return StageDelta(
-        stage, touch.campaign_id, window_start_us(touch.occurred_at_us, config.window),
+def _stage_delta(stage: Stage, touch: Touch, sign: int, window: str) -> StageDelta:
+    return _new_stage(
+        stage, touch.campaign_id, window_start_us(touch.occurred_at_us, window),
         touch.event_id, touch.occurred_at_us, sign,
     )
 
@@ -87,16 +117,16 @@ def _recredit(
     old: LeadState, new: LeadState, touch: Touch, config: EngineConfig
 ) -> tuple[CreditDelta, ...]:
     """Retract and re-add the credits of every purchase whose lookback covers ``touch``."""
+    touched_at = touch.occurred_at_us
+    covered_until = touched_at + config.lookback_us
     changes: list[CreditDelta] = []
     for purchase in new.purchases:
-        if touch.occurred_at_us <= purchase.occurred_at_us <= (
-            touch.occurred_at_us + config.lookback_us
-        ):
+        if touched_at <= purchase.occurred_at_us <= covered_until:
             changes.extend(credits_for(purchase, old.path(purchase, config.lookback_us),
                                        config, sign=-1))
             changes.extend(credits_for(purchase, new.path(purchase, config.lookback_us),
                                        config))
-    return _net(changes)
+    return _net(changes) if changes else ()
 
 
 def _net(changes: Iterable[CreditDelta]) -> tuple[CreditDelta, ...]:
@@ -106,7 +136,7 @@ def _net(changes: Iterable[CreditDelta]) -> tuple[CreditDelta, ...]:
         key = (change.model, change.purchase_event_id, change.touch_event_id)
         seen = netted.get(key)
         if seen is not None:
-            change = CreditDelta(
+            change = new_credit(
                 change.model, change.purchase_event_id, change.touch_event_id,
                 change.campaign_id, change.currency, change.touch_window_us,
                 change.purchase_window_us, change.touched_at_us, change.purchased_at_us,

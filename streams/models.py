@@ -79,3 +79,8 @@ MODELS: Final[dict[str, ModelFn]] = {
     "time_decay": time_decay,
 }
 MODEL_NAMES: Final = tuple(MODELS)
+POSITIONAL_MODELS: Final = frozenset(
+    ("first_touch", "last_touch", "linear", "position_based")
+)
+"""Models whose weights depend on the path's length only (not on its times or ids), so
+their weights and conversion shares can be computed once per length and reused."""

@@ -12,12 +12,15 @@ repeated), which is what the Faust table stores.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Final, TypeVar
 
 import orjson
 
 from schemas.events import TOUCH_TYPES, Event, Purchase, Touch, TouchType
+from schemas.validation import fast_constructor
 
 _TYPE_CODE: Final = {name: code for code, name in enumerate(TOUCH_TYPES)}
 
@@ -31,36 +34,53 @@ class LeadState:
 
     def has_seen(self, event_id: str) -> bool:
         """True if an event with this id was already accepted for this lead."""
-        return any(t.event_id == event_id for t in self.touches) or any(
-            p.event_id == event_id for p in self.purchases
-        )
+        # Plain loops: a lead holds a handful of events and a generator per call costs
+        # more than the scan itself.
+        for touch in self.touches:
+            if touch.event_id == event_id:
+                return True
+        for purchase in self.purchases:
+            if purchase.event_id == event_id:
+                return True
+        return False
 
     def with_event(self, event: Event) -> LeadState:
         """A new state that also holds ``event``, kept in path order."""
-        if isinstance(event, Touch):
-            return LeadState(_insert_sorted(self.touches, event), self.purchases)
-        return LeadState(self.touches, _insert_sorted(self.purchases, event))
+        if type(event) is Touch:
+            return _new_state(_insert_sorted(self.touches, event), self.purchases)
+        assert isinstance(event, Purchase)
+        return _new_state(self.touches, _insert_sorted(self.purchases, event))
 
     def path(self, purchase: Purchase, lookback_us: int) -> tuple[Touch, ...]:
         """Touches with ``t − lookback ≤ occurred_at ≤ t``, in (time, event_id) order."""
-        lo = bisect_left(self.touches, purchase.occurred_at_us - lookback_us, key=_time)
-        hi = bisect_right(self.touches, purchase.occurred_at_us, key=_time)
-        return self.touches[lo:hi]
+        touches = self.touches
+        if not touches:
+            return touches
+        at = purchase.occurred_at_us
+        lo = bisect_left(touches, at - lookback_us, key=_time)
+        hi = bisect_right(touches, at, lo, key=_time)
+        return touches[lo:hi]
 
 
-def _time(event: Touch | Purchase) -> int:
-    return event.occurred_at_us
-
-
-_E = TypeVar("_E", Touch, Purchase)
-
-
-def _path_key(event: Touch | Purchase) -> tuple[int, str]:
-    return event.occurred_at_us, event.event_id
+_new_state: Callable[[tuple[Touch, ...], tuple[Purchase, ...]], LeadState] = (
+    fast_constructor(LeadState)
+)
+_time: Final = attrgetter("occurred_at_us")
+_path_key: Final = attrgetter("occurred_at_us", "event_id")
+_E = TypeVar("_E", bound=Touch | Purchase)
 
 
 def _insert_sorted(items: tuple[_E, ...], item: _E) -> tuple[_E, ...]:
-    at = bisect_right(items, _path_key(item), key=_path_key)
+    """``items`` plus ``item`` at its (time, event_id) place, after any equal keys."""
+    if not items:
+        return (item,)
+    last = items[-1]
+    # Fast path: events mostly arrive in time order (always, in a replay).
+    if item.occurred_at_us > last.occurred_at_us or (
+        item.occurred_at_us == last.occurred_at_us and item.event_id >= last.event_id
+    ):
+        return (*items, item)
+    at = bisect_right(items, (item.occurred_at_us, item.event_id), key=_path_key)
     return (*items[:at], item, *items[at:])
 
 
