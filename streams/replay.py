@@ -14,6 +14,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import Final
 
 from schemas.events import Event, Rejection
 from schemas.validation import parse_event
@@ -67,44 +69,53 @@ def fold_log(
     digest = hashlib.sha256()
     by_lead: defaultdict[str, list[Event]] = defaultdict(list)
     next_report = started + 2.0
+    received = rejected = 0  # locals, not stats attributes: this loop runs per event
     for number, line in enumerate(lines, 1):
         digest.update(line)
         if not line.strip():
             continue
-        stats.received += 1
+        received += 1
         parsed = parse_event(line.rstrip(b"\r\n"))
         if isinstance(parsed, Rejection):
-            stats.rejected += 1
+            rejected += 1
             on_reject(parsed, number)
         else:
             by_lead[parsed.lead_id].append(parsed)
-        if progress is not None and stats.received % 65536 == 0:
+        if progress is not None and received % 65536 == 0:
             now = time.monotonic()
             if now >= next_report:
-                progress(f"replay: read {stats.received:,} events "
-                         f"({stats.received / (now - started):,.0f}/s)")
+                progress(f"replay: read {received:,} events "
+                         f"({received / (now - started):,.0f}/s)")
                 next_report = now + 2.0
+    stats.received, stats.rejected = received, rejected
     folding = time.monotonic()
     stats.read_seconds = folding - started
     totals = Totals()
-    for lead_id, events in by_lead.items():
+    add = totals.add
+    accepted = duplicates = 0
+    empty = LeadState()
+    for lead_id in list(by_lead):
+        # Popped, not iterated: a lead's events are freed once folded, so the events
+        # and the totals they turn into are not both held in memory at their peaks.
+        events = by_lead.pop(lead_id)
         events.sort(key=_path_key)
-        state = LeadState()
+        state = empty
         for event in events:
             state, outcome = apply(state, event, config)
             if outcome.duplicate:
-                stats.duplicates += 1
+                duplicates += 1
             else:
-                stats.accepted += 1
-                totals.add(lead_id, outcome)
+                accepted += 1
+                add(lead_id, outcome)
+    stats.accepted, stats.duplicates = accepted, duplicates
     done = time.monotonic()
     stats.fold_seconds = done - folding
     stats.seconds = done - started
     return totals, stats, digest.hexdigest()[:16]
 
 
-def _path_key(event: Event) -> tuple[int, str]:
-    return event.occurred_at_us, event.event_id
+_path_key: Final = attrgetter("occurred_at_us", "event_id")
+"""Path order of a lead's events: (time, event_id); the sort is stable for exact ties."""
 
 
 def replay(

@@ -30,26 +30,32 @@ class Totals:
 
     def add(self, lead_id: str, outcome: Outcome) -> None:
         """Fold one outcome in."""
-        for r in outcome.reach:
-            sums = self.reach[(r.campaign_id, r.touch_type, r.window_start_us)]
-            sums[0] += r.touches
-            sums[1] += r.leads
-        for s in outcome.stages:
-            skey = (lead_id, s.stage, s.touch_event_id)
-            seen = self.stages.get(skey)
-            if seen is not None:
-                s = replace(s, leads=seen[1].leads + s.leads)
-            self.stages[skey] = (lead_id, s)
-        for c in outcome.credits:
-            ckey = (lead_id, c.model, c.purchase_event_id, c.touch_event_id)
-            prior = self.credits.get(ckey)
-            if prior is not None:
-                c = replace(
-                    c,
-                    revenue_minor=prior[1].revenue_minor + c.revenue_minor,
-                    conversions_e9=prior[1].conversions_e9 + c.conversions_e9,
-                )
-            self.credits[ckey] = (lead_id, c)
+        if outcome.reach:
+            reach = self.reach
+            for r in outcome.reach:
+                sums = reach[(r.campaign_id, r.touch_type, r.window_start_us)]
+                sums[0] += r.touches
+                sums[1] += r.leads
+        if outcome.stages:
+            stages = self.stages
+            for s in outcome.stages:
+                skey = (lead_id, s.stage, s.touch_event_id)
+                seen = stages.get(skey)
+                if seen is not None:
+                    s = replace(s, leads=seen[1].leads + s.leads)
+                stages[skey] = (lead_id, s)
+        if outcome.credits:
+            credits = self.credits
+            for c in outcome.credits:
+                ckey = (lead_id, c.model, c.purchase_event_id, c.touch_event_id)
+                prior = credits.get(ckey)
+                if prior is not None:
+                    c = replace(
+                        c,
+                        revenue_minor=prior[1].revenue_minor + c.revenue_minor,
+                        conversions_e9=prior[1].conversions_e9 + c.conversions_e9,
+                    )
+                credits[ckey] = (lead_id, c)
 
     def stage_rows(self) -> list[tuple[str, StageDelta]]:
         """Non-zero (lead, stage delta) entries."""
