@@ -25,9 +25,13 @@ from sinks.rows import (
     REACH_COLUMNS,
     REJECTED_COLUMNS,
     STAGE_COLUMNS,
+    Columns,
     Row,
+    credit_columns,
     credit_row,
     reach_row,
+    reach_total_columns,
+    stage_columns,
     stage_row,
 )
 from streams.deltas import Outcome
@@ -60,7 +64,10 @@ class ClickHouseSink:
     max_age_s: float = 1.0
     stats: FlushStats = field(default_factory=FlushStats)
     _buffers: dict[str, list[Row]] = field(default_factory=lambda: {t: [] for t in TABLES})
-    _contexts: dict[str, InsertContext] = field(default_factory=dict)
+    _column_batches: dict[str, list[Columns]] = field(
+        default_factory=lambda: {t: [] for t in TABLES}
+    )
+    _contexts: dict[tuple[str, bool], InsertContext] = field(default_factory=dict)
     _oldest: float | None = None
 
     def add_outcome(self, lead_id: str, outcome: Outcome) -> None:
@@ -73,16 +80,15 @@ class ClickHouseSink:
                      (credit_row(v, lead_id, cause, d) for d in outcome.credits))
 
     def add_totals(self, totals: Totals, cause: str) -> None:
-        """Buffer a replay's netted totals: one row per key, all with the same cause."""
+        """Buffer a replay's netted totals: one row per key, all with the same cause.
+
+        Totals are big (a row per credit of a whole log) and arrive at once, so they are
+        buffered as columns and written with one column-oriented insert per table.
+        """
         v = self.version
-        self._extend("reach_deltas", (
-            (v, c, t, w // 1_000_000, sums[0], sums[1], "", cause)
-            for (c, t, w), sums in totals.reach.items() if sums[0] or sums[1]
-        ))
-        self._extend("stage_deltas",
-                     (stage_row(v, lead, cause, d) for lead, d in totals.stage_rows()))
-        self._extend("credit_deltas",
-                     (credit_row(v, lead, cause, d) for lead, d in totals.credit_rows()))
+        self._add_columns("reach_deltas", reach_total_columns(v, cause, totals.reach.items()))
+        self._add_columns("stage_deltas", stage_columns(v, cause, totals.stage_rows()))
+        self._add_columns("credit_deltas", credit_columns(v, cause, totals.credit_rows()))
 
     def add_rejection(
         self, rejection: Rejection, source: str, partition: int, offset: int
@@ -95,7 +101,9 @@ class ClickHouseSink:
 
     def pending(self) -> int:
         """Rows waiting to be written."""
-        return sum(len(rows) for rows in self._buffers.values())
+        return sum(len(rows) for rows in self._buffers.values()) + sum(
+            len(columns[0]) for batches in self._column_batches.values() for columns in batches
+        )
 
     def due(self) -> bool:
         """True when the buffer is full or its oldest row has waited ``max_age_s``."""
@@ -110,9 +118,14 @@ class ClickHouseSink:
         started = time.monotonic()
         written = 0
         for table, rows in self._buffers.items():
+            batches = self._column_batches[table]
+            while batches:
+                self._insert(table, batches[0], column_oriented=True)
+                written += len(batches[0][0])
+                del batches[0]
             if not rows:
                 continue
-            self._insert(table, rows)
+            self._insert(table, rows, column_oriented=False)
             written += len(rows)
             rows.clear()
         self._oldest = None
@@ -129,12 +142,23 @@ class ClickHouseSink:
         if self._oldest is None and len(buffer) > before:
             self._oldest = time.monotonic()
 
-    def _insert(self, table: str, rows: list[Row]) -> None:
-        context = self._contexts.get(table)
+    def _add_columns(self, table: str, columns: Columns) -> None:
+        if not columns[0]:
+            return
+        self._column_batches[table].append(columns)
+        if self._oldest is None:
+            self._oldest = time.monotonic()
+
+    def _insert(
+        self, table: str, data: list[Row] | Columns, *, column_oriented: bool
+    ) -> None:
+        context = self._contexts.get((table, column_oriented))
         if context is None:
-            context = self.client.create_insert_context(table, list(TABLES[table]))
-            self._contexts[table] = context
-        context.data = rows
+            context = self.client.create_insert_context(
+                table, list(TABLES[table]), column_oriented=column_oriented
+            )
+            self._contexts[(table, column_oriented)] = context
+        context.data = data
         try:
             self.client.insert(context=context)
         except OperationalError as error:
@@ -143,3 +167,5 @@ class ClickHouseSink:
         except DatabaseError as error:
             msg = f"insert into {table} failed: {str(error).splitlines()[0]}"
             raise SinkError(msg) from error
+        finally:
+            context.data = None  # do not keep the last batch alive between flushes
