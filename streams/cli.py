@@ -93,6 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Faust table store directory (env LEADCLOCK_DATA_DIR)")
     worker.add_argument("--app-id", default=_env("LEADCLOCK_APP_ID", "leadclock"),
                         help="consumer group / Faust app id (env LEADCLOCK_APP_ID)")
+    worker.add_argument("--instance-id", default=_env("LEADCLOCK_INSTANCE_ID", ""),
+                        help="static group membership id (env LEADCLOCK_INSTANCE_ID): a "
+                             "restarted worker gets its partitions back without a rebalance")
+    worker.add_argument("--session-timeout", type=float,
+                        default=float(_env("LEADCLOCK_SESSION_TIMEOUT", "10")),
+                        metavar="SECONDS",
+                        help="consumer session timeout: how soon a dead worker's partitions "
+                             "move to the others (env LEADCLOCK_SESSION_TIMEOUT)")
+    worker.add_argument("--metrics-port", type=int,
+                        default=int(_env("LEADCLOCK_METRICS_PORT", "0")),
+                        help="serve Prometheus /metrics on 127.0.0.1:PORT (0: off)")
+    worker.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
+                        help="print a progress line every N seconds")
     worker.add_argument("--report-every", type=float, default=0.0, metavar="SECONDS",
                         help="print per-campaign results every N seconds (0: never)")
 
@@ -165,9 +178,9 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 def cmd_replay(args: argparse.Namespace) -> None:
     """Replay a file (or the topics) through the engine into ClickHouse."""
-    from sinks.batching import ClickHouseSink
     from sinks.client import connect
     from sinks.migrate import migrate
+    from sinks.sink import LeadSink
     from sinks.versions import ensure_version
     from streams.replay import replay
 
@@ -179,9 +192,10 @@ def cmd_replay(args: argparse.Namespace) -> None:
         client = connect(_dsn(args))
         migrate(client)
         ensure_version(client, args.attribution_version, config.describe())
-        sink = ClickHouseSink(client, args.attribution_version, max_rows=200_000)
+        sink = LeadSink(client, args.attribution_version, config, max_pending=50_000,
+                        max_age_s=float("inf"))
         source = "file:stdin" if args.input == "-" else f"file:{Path(args.input).name}"
-        stats = replay(handle, source, config, sink, progress=_say)
+        stats = replay(handle, source, sink, progress=_say)
     _say(f"replay: {stats.line()}")
 
 

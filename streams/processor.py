@@ -1,8 +1,13 @@
 """One message in, state and sink updated: the I/O-free heart of the Faust agent.
 
 The agent (``streams.worker``) only moves bytes between Kafka, the table and this
-function, so the per-message logic, including the rejection rules that only exist in
-streaming (a message key that is not its ``lead_id``), is testable without Kafka.
+object, so the per-message logic, including the rule that only exists in streaming (a
+message's key must be its ``lead_id``), is testable without Kafka.
+
+Every message is accounted for in the sink's ledger as accepted, duplicate or rejected.
+A duplicate still hands the lead's state to the sink: after a crash the table may
+already hold an event whose effect never reached ClickHouse, and its redelivery shows
+up here as a duplicate; rewriting the lead (idempotently) repairs that.
 """
 
 from __future__ import annotations
@@ -12,9 +17,8 @@ from dataclasses import dataclass
 
 from schemas.events import Rejection
 from schemas.validation import parse_event
-from sinks.batching import ClickHouseSink
-from streams.config import EngineConfig
-from streams.engine import apply
+from sinks.sink import LeadSink
+from streams.contribution import accept
 from streams.state import decode_state, encode_state
 
 
@@ -30,36 +34,41 @@ class Counters:
 
 @dataclass
 class MessageProcessor:
-    """Applies messages to the lead-state table and buffers their deltas in the sink."""
+    """Applies messages to the lead-state table and hands changed leads to the sink."""
 
-    config: EngineConfig
     table: MutableMapping[bytes, bytes]
-    sink: ClickHouseSink
+    sink: LeadSink
     dead_letter: Callable[[bytes | None, bytes, str], None]
     counters: Counters
 
     def process(
         self, key: bytes | None, value: bytes, topic: str, partition: int, offset: int
-    ) -> None:
-        """Handle one Kafka message; bad ones are dead-lettered, never raised."""
+    ) -> str:
+        """Handle one Kafka message; return its outcome. Bad ones are dead-lettered."""
         self.counters.received += 1
         parsed = parse_event(value)
         if not isinstance(parsed, Rejection) and key != parsed.lead_id.encode():
             shown = "no key" if key is None else f"key {key.decode(errors='replace')!r}"
             parsed = Rejection(value, f"key: message has {shown}, but topics are keyed "
                                       f"by lead_id {parsed.lead_id!r}")
-        if isinstance(parsed, Rejection) or key is None:
-            reason = parsed.reason if isinstance(parsed, Rejection) else "key: missing"
+        if isinstance(parsed, Rejection):
             self.counters.rejected += 1
-            self.dead_letter(key, value, reason)
-            self.sink.add_rejection(Rejection(value, reason), topic, partition, offset)
-            return
+            self.dead_letter(key, value, parsed.reason)
+            self.sink.put_rejection(parsed, topic, partition, offset)
+            self.sink.put_ledger(topic, partition, offset, "rejected", "", "")
+            return "rejected"
         lead = parsed.lead_id
-        state = decode_state(lead, self.table.get(key))
-        new_state, outcome = apply(state, parsed, self.config)
-        if outcome.duplicate:
+        table_key = lead.encode()  # == key, checked above
+        state = decode_state(lead, self.table.get(table_key))
+        new_state = accept(state, parsed)
+        if new_state is None:
             self.counters.duplicates += 1
-            return
-        self.counters.accepted += 1
-        self.table[key] = encode_state(new_state)
-        self.sink.add_outcome(lead, outcome)
+            outcome = "duplicate"
+            self.sink.put_lead(lead, state)
+        else:
+            self.counters.accepted += 1
+            outcome = "accepted"
+            self.table[table_key] = encode_state(new_state)
+            self.sink.put_lead(lead, new_state)
+        self.sink.put_ledger(topic, partition, offset, outcome, lead, parsed.event_id)
+        return outcome

@@ -1,16 +1,16 @@
 """``leadclock replay --input``: run an NDJSON event log through the same engine.
 
-A replay knows the whole log up front, so it groups events by lead and feeds each lead
-its events in path order: the engine then never has to retract (no late touches), which
-is the fast path of the very same ``apply``. The netted totals are written once, one row
-per key, with a cause id derived from the input's content: replaying the same file into
-the same version again replaces its rows instead of doubling them.
+A replay knows the whole log up front, so it groups events by lead and accepts each
+lead's events in path order, then hands the lead's final state to the same sink as the
+worker, which writes the same per-lead contribution rows. The result is therefore
+identical to the stream's, and replaying the same file into the same version again
+rewrites identical rows (idempotent). Every line is accounted for in the ingest ledger
+(source ``file:NAME``, offset = line number).
 """
 
 from __future__ import annotations
 
 import gc
-import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -21,11 +21,9 @@ from typing import Final
 
 from schemas.events import Event, Rejection
 from schemas.validation import parse_event
-from sinks.batching import ClickHouseSink
-from streams.config import EngineConfig
-from streams.engine import apply
+from sinks.sink import LeadSink
+from streams.contribution import accept
 from streams.state import LeadState
-from streams.totals import Totals
 
 Progress = Callable[[str], None]
 
@@ -42,9 +40,9 @@ class ReplayStats:
     read_seconds: float = 0.0
     """Reading and validating the log (included in ``seconds``, like the two below)."""
     fold_seconds: float = 0.0
-    """Sorting each lead's events and folding them through the engine into totals."""
+    """Sorting each lead's events and accepting them into its state."""
     write_seconds: float = 0.0
-    """Turning the totals into rows and writing them to ClickHouse."""
+    """Computing each lead's contribution and writing it to ClickHouse."""
 
     def line(self) -> str:
         """Summarise the replay in one line, for humans."""
@@ -59,30 +57,29 @@ class ReplayStats:
                 f"clickhouse write {self.write_seconds:.2f}s")
 
 
-def fold_log(
+def read_log(
     lines: Iterable[bytes],
-    config: EngineConfig,
-    on_reject: Callable[[Rejection, int], None],
+    sink: LeadSink,
+    source: str,
+    stats: ReplayStats,
     progress: Progress | None = None,
-) -> tuple[Totals, ReplayStats, str]:
-    """Validate and apply a whole log; return totals, stats and a content digest."""
+) -> dict[str, list[tuple[Event, int]]]:
+    """Validate every line; rejects go to the sink, valid events are grouped by lead."""
     started = time.monotonic()
-    stats = ReplayStats()
-    digest = hashlib.sha256()
-    by_lead: defaultdict[str, list[Event]] = defaultdict(list)
+    by_lead: defaultdict[str, list[tuple[Event, int]]] = defaultdict(list)
     next_report = started + 2.0
     received = rejected = 0  # locals, not stats attributes: this loop runs per event
     for number, line in enumerate(lines, 1):
-        digest.update(line)
         if not line.strip():
             continue
         received += 1
         parsed = parse_event(line.rstrip(b"\r\n"))
         if isinstance(parsed, Rejection):
             rejected += 1
-            on_reject(parsed, number)
+            sink.put_rejection(parsed, source, -1, number)
+            sink.put_ledger(source, -1, number, "rejected", "", "")
         else:
-            by_lead[parsed.lead_id].append(parsed)
+            by_lead[parsed.lead_id].append((parsed, number))
         if progress is not None and received % 65536 == 0:
             now = time.monotonic()
             if now >= next_report:
@@ -90,41 +87,54 @@ def fold_log(
                          f"({received / (now - started):,.0f}/s)")
                 next_report = now + 2.0
     stats.received, stats.rejected = received, rejected
-    folding = time.monotonic()
-    stats.read_seconds = folding - started
-    totals = Totals()
-    add = totals.add
+    stats.read_seconds = time.monotonic() - started
+    return by_lead
+
+
+def fold_leads(
+    by_lead: dict[str, list[tuple[Event, int]]],
+    sink: LeadSink,
+    source: str,
+    stats: ReplayStats,
+) -> None:
+    """Accept each lead's events in path order and hand its final state to the sink."""
     accepted = duplicates = 0
     empty = LeadState()
     for lead_id in list(by_lead):
-        # Popped, not iterated: a lead's events are freed once folded, so the events
-        # and the totals they turn into are not both held in memory at their peaks.
+        # Popped, not iterated: a lead's events are freed once folded.
         events = by_lead.pop(lead_id)
         events.sort(key=_path_key)
         state = empty
-        for event in events:
-            state, outcome = apply(state, event, config)
-            if outcome.duplicate:
+        for event, number in events:
+            new_state = accept(state, event)
+            if new_state is None:
                 duplicates += 1
+                sink.put_ledger(source, -1, number, "duplicate", lead_id, event.event_id)
             else:
                 accepted += 1
-                add(lead_id, outcome)
+                state = new_state
+                sink.put_ledger(source, -1, number, "accepted", lead_id, event.event_id)
+        sink.put_lead(lead_id, state)
+        if sink.due():
+            written = time.monotonic()
+            sink.flush()
+            stats.write_seconds += time.monotonic() - written
     stats.accepted, stats.duplicates = accepted, duplicates
-    done = time.monotonic()
-    stats.fold_seconds = done - folding
-    stats.seconds = done - started
-    return totals, stats, digest.hexdigest()[:16]
 
 
-_path_key: Final = attrgetter("occurred_at_us", "event_id")
-"""Path order of a lead's events: (time, event_id); the sort is stable for exact ties."""
+_event_key: Final = attrgetter("occurred_at_us", "event_id")
+
+
+def _path_key(item: tuple[Event, int]) -> tuple[int, str]:
+    """Path order of a lead's events: (time, event_id); the sort is stable for exact ties."""
+    return _event_key(item[0])
 
 
 @contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
     """Suspend CPython's cyclic garbage collector for a replay, then restore it.
 
-    A replay builds millions of long-lived objects (events, states, deltas, totals)
+    A replay builds millions of long-lived objects (events, states, rows)
     and frees them by reference counting alone: none of them is part of a reference
     cycle. The cyclic collector cannot find anything to free among them, yet each of
     its full passes walks the whole, growing heap; on a 1 M-event log that was about
@@ -144,22 +154,23 @@ def _cyclic_gc_paused() -> Iterator[None]:
 def replay(
     lines: Iterable[bytes],
     source: str,
-    config: EngineConfig,
-    sink: ClickHouseSink,
+    sink: LeadSink,
     progress: Progress | None = None,
 ) -> ReplayStats:
     """Replay a log into ``sink``'s version; rejects go to ``rejected_events``."""
-    def reject(rejection: Rejection, line_number: int) -> None:
-        sink.add_rejection(rejection, source, -1, line_number)
-
+    stats = ReplayStats()
+    started = time.monotonic()
     with _cyclic_gc_paused():
-        totals, stats, digest = fold_log(lines, config, reject, progress)
-        started = time.monotonic()
-        sink.add_totals(totals, cause=f"replay:{digest}")
-        del totals  # the columns hold what the insert needs
+        by_lead = read_log(lines, sink, source, stats, progress)
+        folding = time.monotonic()
+        fold_leads(by_lead, sink, source, stats)
+        written_while_folding = stats.write_seconds
+        writing = time.monotonic()
         sink.flush()
-        stats.write_seconds = time.monotonic() - started
-    stats.seconds += stats.write_seconds
+        done = time.monotonic()
+    stats.fold_seconds = writing - folding - written_while_folding
+    stats.write_seconds += done - writing
+    stats.seconds = done - started
     if progress is not None:
         progress(f"replay: {stats.phases_line()}")
     return stats

@@ -1,43 +1,75 @@
 """``leadclock worker``: the Faust application around :class:`MessageProcessor`.
 
 Wiring, not logic: one agent over the four co-partitioned event topics, the lead state
-in a RocksDB-backed Faust table (changelogged to Kafka), deltas to the ClickHouse sink,
-rejects to the DLQ topic. The sink is flushed when it is due and, crucially, at the
-start of every offset commit (a Faust sensor), so committed offsets never point past
-deltas that are not in ClickHouse.
+in a RocksDB-backed Faust table (changelogged to Kafka, with a standby replica for fast
+takeover), changed leads to the ClickHouse sink, rejects to the DLQ topic.
+
+Offsets and ClickHouse stay consistent because the agent acknowledges a message only
+after the flush that wrote its effect succeeded (``stream.noack()`` + manual acks), and
+Faust commits acknowledged offsets only. A failed flush is retried with exponential
+backoff while the agent stops consuming (bounded memory); nothing is acknowledged in
+the meantime. See docs/exactly-once.md for the whole argument.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
-from faust.sensors import Sensor
 
-from sinks.batching import ClickHouseSink
 from sinks.client import connect
+from sinks.exceptions import TransientSinkError
+from sinks.faults import Faults
 from sinks.migrate import migrate
 from sinks.report import campaign_report
+from sinks.sink import LeadSink
 from sinks.versions import ensure_version
+from streams import metrics
 from streams.config import EngineConfig
-from streams.kafka_admin import ensure_topics
+from streams.kafka_admin import ensure_topics, group_lag
 from streams.processor import Counters, MessageProcessor
 from streams.topics import TopicNames
 
+MAX_BACKOFF_S = 30.0
 
-class FlushBeforeCommit(Sensor):
-    """Flushes the sink synchronously before Faust computes the offsets to commit."""
 
-    def __init__(self, sink: ClickHouseSink) -> None:
-        super().__init__()
-        self.sink = sink
+def _say(text: str) -> None:
+    print(f"worker: {text}", file=sys.stderr, flush=True)
 
-    def on_commit_initiated(self, consumer: Any) -> Any:
-        """Runs inside the commit, before any await: no event slips in between."""
-        self.sink.flush()
-        return super().on_commit_initiated(consumer)
+
+@dataclass
+class AckAfterFlush:
+    """Flushes the sink, retrying transient failures, then acks what it wrote."""
+
+    sink: LeadSink
+    stream: Any = None
+    unacked: list[Any] = field(default_factory=list)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def flush(self) -> None:
+        """Write everything pending and ack its messages; retry until it succeeds."""
+        async with self.lock:
+            events, self.unacked = self.unacked, []
+            delay = 0.5
+            while True:
+                try:
+                    started = time.monotonic()
+                    self.sink.flush()
+                    metrics.FLUSH_SECONDS.observe(time.monotonic() - started)
+                    break
+                except TransientSinkError as error:
+                    metrics.FLUSH_RETRIES.inc()
+                    _say(f"flush failed ({error}); retrying in {delay:.1f}s")
+                    await asyncio.sleep(max(delay, error.retry_after))
+                    delay = min(delay * 2, MAX_BACKOFF_S)
+            metrics.PENDING.set(self.sink.pending())
+            for event in events:
+                await self.stream.ack(event)
 
 
 def build_app(args: argparse.Namespace, config: EngineConfig, dsn: str) -> faust.App:
@@ -47,7 +79,8 @@ def build_app(args: argparse.Namespace, config: EngineConfig, dsn: str) -> faust
     client = connect(dsn)
     migrate(client)
     ensure_version(client, args.attribution_version, config.describe())
-    sink = ClickHouseSink(client, args.attribution_version)
+    sink = LeadSink(client, args.attribution_version, config, faults=Faults.from_env())
+    flusher = AckAfterFlush(sink)
 
     app = faust.App(
         args.app_id,
@@ -58,8 +91,11 @@ def build_app(args: argparse.Namespace, config: EngineConfig, dsn: str) -> faust
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
         table_standby_replicas=1,
+        # A killed worker's partitions move after this long; with a static instance id
+        # the same worker restarting gets them back at once (no rebalance at all).
+        broker_session_timeout=args.session_timeout,
+        consumer_group_instance_id=args.instance_id or None,
     )
-    app.sensors.add(FlushBeforeCommit(sink))
     source = app.topic(*topics.events, key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw")
     dlq = app.topic(topics.dlq, key_type=bytes, value_type=bytes,
@@ -69,45 +105,59 @@ def build_app(args: argparse.Namespace, config: EngineConfig, dsn: str) -> faust
     table = app.Table("lead_state", partitions=args.partitions, key_type=bytes,
                       value_type=bytes)
     counters = Counters()
-    pending_dead: list[tuple[bytes | None, bytes, str]] = []
-
+    dead: list[tuple[bytes | None, bytes, str]] = []
     processor = MessageProcessor(
-        config, table, sink, lambda k, v, reason: pending_dead.append((k, v, reason)),
-        counters,
-    )
+        table, sink, lambda k, v, reason: dead.append((k, v, reason)), counters)
+
+    started = time.monotonic()
 
     @app.agent(source)
     async def process(stream: Any) -> None:
-        async for event in stream.events():
+        flusher.stream = stream.noack()
+        async for event in flusher.stream.events():
+            if not counters.received:
+                _say(f"processing: first message {time.monotonic() - started:.1f}s "
+                     f"after start")
             message = event.message
-            processor.process(message.key, event.value, message.topic,
-                              message.partition, message.offset)
-            while pending_dead:
-                key, value, reason = pending_dead.pop()
+            outcome = processor.process(message.key, event.value, message.topic,
+                                        message.partition, message.offset)
+            metrics.EVENTS.labels(outcome).inc()
+            while dead:
+                key, value, reason = dead.pop()
                 await dlq.send(key=key, value=value, headers={
                     "leadclock-reason": reason.encode(),
                     "leadclock-source": f"{message.topic}/{message.partition}/"
                                         f"{message.offset}".encode(),
                 })
-            if sink.due():
-                sink.flush()
+            flusher.unacked.append(event)
+            if sink.due() or sink.full():
+                await flusher.flush()
 
     @app.timer(interval=0.5)  # type: ignore[untyped-decorator]
     async def flush_when_due() -> None:
-        if sink.due():
-            sink.flush()
+        if sink.due() and flusher.stream is not None:
+            await flusher.flush()
 
-    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+    @app.timer(interval=args.progress_every)  # type: ignore[untyped-decorator]
     async def progress() -> None:
-        print(f"worker: {counters.received:,} received: {counters.accepted:,} accepted, "
-              f"{counters.duplicates:,} duplicates, {counters.rejected:,} rejected; "
-              f"{sink.stats.rows:,} rows written in {sink.stats.flushes:,} flushes",
-              file=sys.stderr, flush=True)
+        _say(f"{counters.received:,} received: {counters.accepted:,} accepted, "
+             f"{counters.duplicates:,} duplicates, {counters.rejected:,} rejected; "
+             f"{sink.stats.leads:,} lead writes in {sink.stats.flushes:,} flushes "
+             f"({sink.stats.failures:,} failed)")
+
+    @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
+    async def lag() -> None:
+        loop = asyncio.get_running_loop()
+        lags = await loop.run_in_executor(
+            None, group_lag, args.brokers, args.app_id, topics.events)
+        for tp, behind in lags.items():
+            metrics.LAG.labels(tp.topic, str(tp.partition)).set(behind)
 
     if args.report_every > 0:
         @app.timer(interval=args.report_every)  # type: ignore[untyped-decorator]
         async def report() -> None:
-            sink.flush()
+            if flusher.stream is not None:
+                await flusher.flush()
             print(campaign_report(client), flush=True)
 
     return app
@@ -116,6 +166,7 @@ def build_app(args: argparse.Namespace, config: EngineConfig, dsn: str) -> faust
 def run_worker(args: argparse.Namespace, config: EngineConfig, dsn: str) -> None:
     """Build the app and run it until SIGINT/SIGTERM."""
     app = build_app(args, config, dsn)
+    metrics.serve(args.metrics_port)
     worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
                           stdout=sys.stdout, stderr=sys.stderr)
     worker.execute_from_commandline()

@@ -10,8 +10,8 @@ from schemas.events import Event
 from streams.config import EngineConfig
 from streams.engine import apply
 from streams.state import LeadState, decode_state, encode_state
-from streams.totals import Totals
 from tests.oracle import Answer
+from tests.totals import Totals
 
 CONVERSION_TOLERANCE = 1e-6
 

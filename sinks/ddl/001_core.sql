@@ -1,8 +1,12 @@
 -- leadclock core schema. Applied by `leadclock migrate`, idempotently.
 -- {replacing} is the table engine (ReplacingMergeTree, or a Replicated one on a cluster).
--- Delta tables hold signed contributions; a row's sort key includes the id of the
--- event that caused it (cause_id), so a re-sent row collapses onto its twin instead of
--- being counted twice. Views sum the deduplicated rows of the current version.
+--
+-- Each lead's contribution to the aggregates is stored per lead, *absolutely* (not as
+-- increments), tagged with the lead's revision (its number of accepted events). A
+-- newer write of a lead supersedes the older one: the views read, for every lead, only
+-- the rows of its highest revision (lead_revisions). Writing a lead twice, or writing
+-- a stale state before a crash, therefore never changes the answer once the lead's
+-- latest state is written. See docs/exactly-once.md.
 
 CREATE TABLE IF NOT EXISTS current_version (
     singleton UInt8,
@@ -16,45 +20,61 @@ CREATE TABLE IF NOT EXISTS attribution_versions (
     created_at DateTime64(3, 'UTC')
 ) ENGINE = {replacing} ORDER BY version;
 
-CREATE TABLE IF NOT EXISTS reach_deltas (
+CREATE TABLE IF NOT EXISTS lead_revisions (
     version UInt32,
+    lead_id String,
+    revision UInt64 COMMENT 'accepted events of the lead when its rows were written',
+    written_at DateTime64(3, 'UTC')
+) ENGINE = {replacing}(revision) ORDER BY (version, lead_id);
+
+CREATE TABLE IF NOT EXISTS lead_reach (
+    version UInt32,
+    lead_id String,
     campaign_id String,
     touch_type LowCardinality(String),
     window_start DateTime('UTC'),
     touches Int64,
-    leads Int64,
-    lead_id String,
-    cause_id String
-) ENGINE = {replacing} ORDER BY (version, campaign_id, touch_type, window_start, lead_id, cause_id);
+    revision UInt64
+) ENGINE = {replacing}(revision) ORDER BY (version, lead_id, campaign_id, touch_type, window_start);
 
-CREATE TABLE IF NOT EXISTS stage_deltas (
+CREATE TABLE IF NOT EXISTS lead_stages (
     version UInt32,
+    lead_id String,
     stage LowCardinality(String),
     campaign_id String,
     window_start DateTime('UTC'),
-    lead_id String,
     touch_event_id String,
     touched_at DateTime64(6, 'UTC'),
-    leads Int64,
-    cause_id String
-) ENGINE = {replacing} ORDER BY (version, stage, campaign_id, window_start, lead_id, touch_event_id, cause_id);
+    revision UInt64
+) ENGINE = {replacing}(revision) ORDER BY (version, lead_id, stage);
 
-CREATE TABLE IF NOT EXISTS credit_deltas (
+CREATE TABLE IF NOT EXISTS lead_credits (
     version UInt32,
+    lead_id String,
+    purchase_event_id String,
+    touch_event_id String,
     model LowCardinality(String),
     campaign_id String,
     currency LowCardinality(String),
     touch_window DateTime('UTC'),
     purchase_window DateTime('UTC'),
-    lead_id String,
-    purchase_event_id String,
-    touch_event_id String,
     touched_at DateTime64(6, 'UTC'),
     purchased_at DateTime64(6, 'UTC'),
     revenue_minor Int64,
-    conversions_e9 Int64,
-    cause_id String
-) ENGINE = {replacing} ORDER BY (version, campaign_id, model, currency, touch_window, purchase_window, lead_id, purchase_event_id, touch_event_id, cause_id);
+    conversions_e9 Int64 COMMENT 'conversions in billionths (exact sums)',
+    revision UInt64
+) ENGINE = {replacing}(revision) ORDER BY (version, lead_id, purchase_event_id, touch_event_id, model);
+
+CREATE TABLE IF NOT EXISTS ingest_ledger (
+    source String COMMENT 'topic name, or file:NAME for a replay',
+    partition Int32,
+    offset Int64,
+    outcome Enum8('rejected' = 1, 'duplicate' = 2, 'accepted' = 3),
+    rank UInt8 MATERIALIZED toUInt8(outcome) COMMENT 'a redelivered accepted event is seen as a duplicate: accepted wins',
+    lead_id String,
+    event_id String,
+    recorded_at DateTime64(3, 'UTC')
+) ENGINE = {replacing}(rank) ORDER BY (source, partition, offset);
 
 CREATE TABLE IF NOT EXISTS rejected_events (
     raw String,
@@ -68,53 +88,66 @@ CREATE TABLE IF NOT EXISTS rejected_events (
 CREATE OR REPLACE VIEW v_current_version AS
 SELECT argMax(version, promoted_at) AS version FROM current_version;
 
+CREATE OR REPLACE VIEW v_lead_revisions AS
+SELECT lead_id, revision FROM lead_revisions FINAL
+WHERE version = (SELECT version FROM v_current_version);
+
 CREATE OR REPLACE VIEW v_marketing_reach AS
-SELECT campaign_id, touch_type, window_start, touches_sum AS touches, leads_sum AS leads
+SELECT campaign_id, touch_type, window_start,
+       toInt64(sum(lead_touches)) AS touches, toInt64(count()) AS leads
 FROM (
-    SELECT campaign_id, touch_type, window_start,
-           sum(touches) AS touches_sum, sum(leads) AS leads_sum
-    FROM reach_deltas FINAL
+    SELECT lead_id, campaign_id, touch_type, window_start, touches AS lead_touches, revision
+    FROM lead_reach FINAL
     WHERE version = (SELECT version FROM v_current_version)
-    GROUP BY campaign_id, touch_type, window_start
 )
-WHERE touches_sum != 0 OR leads_sum != 0;
+WHERE (lead_id, revision) IN (SELECT lead_id, revision FROM v_lead_revisions)
+GROUP BY campaign_id, touch_type, window_start;
 
 CREATE OR REPLACE VIEW v_lead_stages AS
-SELECT campaign_id, stage, window_start, leads_sum AS leads
+SELECT campaign_id, stage, window_start, toInt64(count()) AS leads
 FROM (
-    SELECT campaign_id, stage, window_start, sum(leads) AS leads_sum
-    FROM stage_deltas FINAL
+    SELECT lead_id, stage, campaign_id, window_start, revision
+    FROM lead_stages FINAL
     WHERE version = (SELECT version FROM v_current_version)
-    GROUP BY campaign_id, stage, window_start
 )
-WHERE leads_sum != 0;
-
-CREATE OR REPLACE VIEW v_attribution AS
-SELECT campaign_id, model, currency, touch_window, purchase_window,
-       toInt64(revenue_sum) AS revenue_minor,
-       toFloat64(conversions_sum) / 1e9 AS conversions
-FROM (
-    SELECT campaign_id, model, currency, touch_window, purchase_window,
-           sum(revenue_minor) AS revenue_sum, sum(conversions_e9) AS conversions_sum
-    FROM credit_deltas FINAL
-    WHERE version = (SELECT version FROM v_current_version)
-    GROUP BY campaign_id, model, currency, touch_window, purchase_window
-)
-WHERE revenue_sum != 0 OR conversions_sum != 0;
+WHERE (lead_id, revision) IN (SELECT lead_id, revision FROM v_lead_revisions)
+GROUP BY campaign_id, stage, window_start;
 
 CREATE OR REPLACE VIEW v_attribution_credits AS
 SELECT lead_id, model, purchase_event_id, touch_event_id, campaign_id, currency,
        touch_window, purchase_window, touched_at, purchased_at,
        dateDiff('second', touched_at, purchased_at) AS lag_seconds,
-       toInt64(revenue_sum) AS revenue_minor,
-       toFloat64(conversions_sum) / 1e9 AS conversions
+       revenue_minor, toFloat64(conversions_e9) / 1e9 AS conversions, conversions_e9
 FROM (
-    SELECT lead_id, model, purchase_event_id, touch_event_id, campaign_id, currency,
-           touch_window, purchase_window, touched_at, purchased_at,
-           sum(revenue_minor) AS revenue_sum, sum(conversions_e9) AS conversions_sum
-    FROM credit_deltas FINAL
+    SELECT * FROM lead_credits FINAL
     WHERE version = (SELECT version FROM v_current_version)
-    GROUP BY lead_id, model, purchase_event_id, touch_event_id, campaign_id, currency,
-             touch_window, purchase_window, touched_at, purchased_at
 )
-WHERE revenue_sum != 0 OR conversions_sum != 0;
+WHERE (lead_id, revision) IN (SELECT lead_id, revision FROM v_lead_revisions);
+
+CREATE OR REPLACE VIEW v_attribution AS
+SELECT campaign_id, model, currency, touch_window, purchase_window,
+       toInt64(sum(credit_revenue)) AS revenue_minor,
+       toFloat64(sum(credit_e9)) / 1e9 AS conversions
+FROM (
+    SELECT campaign_id, model, currency, touch_window, purchase_window,
+           revenue_minor AS credit_revenue, conversions_e9 AS credit_e9
+    FROM v_attribution_credits
+)
+GROUP BY campaign_id, model, currency, touch_window, purchase_window;
+
+-- Every received message once (deduplicated by its position). A message whose event id
+-- was already accepted for its lead is a duplicate; which copy counts as "the" accepted
+-- one is decided here (any canonical choice gives the same counts), not by the worker,
+-- because after a crash the worker may see the accepted copy again as a duplicate.
+CREATE OR REPLACE VIEW v_ingest_accounting AS
+SELECT source_kind,
+       toInt64(countIf(outcome = 'rejected')) AS rejected,
+       toInt64(uniqExactIf((lead_id, event_id), outcome != 'rejected')) AS accepted,
+       toInt64(countIf(outcome != 'rejected')) - accepted AS duplicates,
+       toInt64(count()) AS received
+FROM (
+    SELECT if(startsWith(source, 'file:'), source, 'kafka') AS source_kind,
+           outcome, lead_id, event_id
+    FROM ingest_ledger FINAL
+)
+GROUP BY source_kind;

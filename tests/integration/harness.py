@@ -83,6 +83,17 @@ class Worker:
             time.sleep(1.0)
         raise AssertionError(f"worker did not catch up: lag {lag}\n{self.tail()}")
 
+    def wait_processing(self, runs: int, timeout: float = 120) -> None:
+        """Block until the worker's log shows ``runs`` starts that processed a message."""
+        deadline = time.monotonic() + timeout
+        while self.tail(1_000_000).count("processing: first message") < runs:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.tail()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"worker did not start processing:\n{self.tail()}")
+            time.sleep(0.2)
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         assert self.process is not None
         self.process.send_signal(sig)
@@ -172,3 +183,41 @@ def read_topic(brokers: str, topic: str) -> list[tuple[bytes | None, bytes, dict
 
 def ndjson(records: list[dict[str, object]]) -> list[bytes]:
     return [orjson.dumps(r) for r in records]
+
+
+LEAD_TABLES = ("lead_revisions", "lead_reach", "lead_stages", "lead_credits",
+               "ingest_ledger", "rejected_events", "attribution_versions")
+
+
+def merge_stores(target: str, sources: list[str]) -> None:
+    """Copy every row of several embedded stores into one, as a shared server would hold.
+
+    Two workers cannot share one chdb directory (one process per directory), so a
+    two-worker test gives each its own and merges them before reading the views.
+    """
+    from sinks.migrate import migrate
+
+    dest = connect(target)
+    migrate(dest)
+    for source in sources:
+        client = connect(source)
+        for table in LEAD_TABLES:
+            columns = [name for name, *_ in client.query(
+                f"SELECT name FROM system.columns WHERE table = '{table}' "
+                "AND database = currentDatabase() AND default_kind != 'MATERIALIZED'"
+            ).result_rows]
+            result = client.query(f"SELECT {', '.join(columns)} FROM {table}")
+            if result.result_rows:
+                dest.insert(table, result.result_rows, column_names=columns)
+        client.close()
+    dest.close()
+
+
+def accounting(dsn: str) -> dict[str, int]:
+    """Messages per outcome, from the ingest ledger."""
+    client = connect(dsn)
+    rows = client.query("SELECT accepted, duplicates, rejected FROM v_ingest_accounting "
+                        "WHERE source_kind = 'kafka'").result_rows
+    client.close()
+    accepted, duplicates, rejected = rows[0]
+    return {"accepted": accepted, "duplicate": duplicates, "rejected": rejected}

@@ -1,9 +1,7 @@
-"""Netted sums of engine outcomes, grouped the way the ClickHouse tables store them.
+"""Netted sums of engine deltas (or contributions), for comparing with the oracle.
 
-The replay folds a whole log into one ``Totals`` before writing (one row per key instead
-of one per event), and the tests fold engine output into it to compare with the oracle.
-Stage and credit entries keep their identity (lead, touch, purchase, model) so the
-credit-level table can still explain every number.
+Stage and credit entries keep their identity (lead, touch, purchase, model) so that
+retractions net out exactly before the tests group them by view key.
 """
 
 from __future__ import annotations

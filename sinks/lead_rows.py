@@ -1,0 +1,58 @@
+"""Row layouts of the per-lead tables, built from a lead's contribution.
+
+The only module that knows both the contribution dataclasses and the table columns.
+Times are integers (DateTime: seconds, DateTime64(6): microseconds) so that
+clickhouse-connect writes them without datetime conversions.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from streams.contribution import Contribution
+
+US: Final = 1_000_000
+Row = tuple[object, ...]
+
+COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "lead_reach": ("version", "lead_id", "campaign_id", "touch_type", "window_start",
+                   "touches", "revision"),
+    "lead_stages": ("version", "lead_id", "stage", "campaign_id", "window_start",
+                    "touch_event_id", "touched_at", "revision"),
+    "lead_credits": ("version", "lead_id", "purchase_event_id", "touch_event_id", "model",
+                     "campaign_id", "currency", "touch_window", "purchase_window",
+                     "touched_at", "purchased_at", "revenue_minor", "conversions_e9",
+                     "revision"),
+    # Written after the three above: a revision is visible only once its rows are in.
+    "lead_revisions": ("version", "lead_id", "revision", "written_at"),
+    "ingest_ledger": ("source", "partition", "offset", "outcome", "lead_id", "event_id",
+                      "recorded_at"),
+    "rejected_events": ("raw", "reason", "rejected_at", "source", "partition", "offset"),
+}
+LEAD_TABLES: Final = ("lead_reach", "lead_stages", "lead_credits", "lead_revisions")
+
+
+def lead_rows(
+    version: int, lead_id: str, c: Contribution, now_ms: int
+) -> dict[str, list[Row]]:
+    """All rows of one lead at one revision, by table."""
+    rev = c.revision
+    return {
+        "lead_reach": [
+            (version, lead_id, r.campaign_id, r.touch_type, r.window_start_us // US,
+             r.touches, rev)
+            for r in c.reach
+        ],
+        "lead_stages": [
+            (version, lead_id, s.stage, s.campaign_id, s.window_start_us // US,
+             s.touch_event_id, s.touched_at_us, rev)
+            for s in c.stages
+        ],
+        "lead_credits": [
+            (version, lead_id, d.purchase_event_id, d.touch_event_id, d.model, d.campaign_id,
+             d.currency, d.touch_window_us // US, d.purchase_window_us // US,
+             d.touched_at_us, d.purchased_at_us, d.revenue_minor, d.conversions_e9, rev)
+            for d in c.credits
+        ],
+        "lead_revisions": [(version, lead_id, rev, now_ms)],
+    }

@@ -1,0 +1,178 @@
+"""The ClickHouse sink: the latest state of each changed lead, written in batches.
+
+The sink is told "lead L now has state S" (``put_lead``) and keeps only the newest
+state per lead until the next flush, where it writes each lead's whole contribution at
+that state's revision. Several events of one lead between two flushes cost one write.
+
+A flush is all-or-nothing from the caller's point of view: the batch is swapped out
+first and, if any insert fails, merged back (newer lead states win), so a failed flush
+loses nothing and the caller can retry it. Re-inserting rows that did land is harmless
+(same lead, same revision, same rows: ReplacingMergeTree keeps one). Memory is bounded
+by the caller: ``full()`` says when to stop consuming until a flush succeeds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+from clickhouse_connect.driver.insert import InsertContext
+
+from schemas.events import Rejection
+from sinks.errors import first_line, is_transient
+from sinks.exceptions import SinkError, TransientSinkError
+from sinks.faults import Faults
+from sinks.lead_rows import COLUMNS, LEAD_TABLES, Row, lead_rows
+from streams.config import EngineConfig
+from streams.contribution import contribution
+from streams.state import LeadState
+
+
+@dataclass
+class FlushStats:
+    """What the sink has done so far, for progress lines and metrics."""
+
+    flushes: int = 0
+    failures: int = 0
+    leads: int = 0
+    rows: int = 0
+    seconds: float = 0.0
+    last_seconds: float = 0.0
+
+
+@dataclass
+class Batch:
+    """What is waiting to be written."""
+
+    leads: dict[str, LeadState] = field(default_factory=dict)
+    ledger: list[Row] = field(default_factory=list)
+    rejected: list[Row] = field(default_factory=list)
+
+    def size(self) -> int:
+        """Leads plus ledger and reject rows waiting."""
+        return len(self.leads) + len(self.ledger) + len(self.rejected)
+
+    def merge_older(self, older: Batch) -> None:
+        """Put a failed batch back behind this newer one (newer lead states win)."""
+        for lead_id, state in older.leads.items():
+            self.leads.setdefault(lead_id, state)
+        self.ledger[:0] = older.ledger
+        self.rejected[:0] = older.rejected
+
+
+@dataclass
+class LeadSink:
+    """Buffers lead states, ledger entries and rejects for one attribution version."""
+
+    client: Client
+    version: int
+    config: EngineConfig
+    max_pending: int = 20_000
+    max_age_s: float = 1.0
+    faults: Faults = field(default_factory=Faults)
+    stats: FlushStats = field(default_factory=FlushStats)
+    _batch: Batch = field(default_factory=Batch)
+    _oldest: float | None = None
+    _contexts: dict[str, InsertContext] = field(default_factory=dict)
+
+    def put_lead(self, lead_id: str, state: LeadState) -> None:
+        """Remember the newest state of a lead; it is written at the next flush."""
+        self._batch.leads[lead_id] = state
+        self._touch()
+
+    def put_ledger(self, source: str, partition: int, offset: int, outcome: str,
+                   lead_id: str, event_id: str) -> None:
+        """Account for one received message (accepted, duplicate or rejected)."""
+        self._batch.ledger.append((source, partition, offset, outcome, lead_id, event_id,
+                                   _now_ms()))
+        self._touch()
+
+    def put_rejection(self, rejection: Rejection, source: str, partition: int,
+                      offset: int) -> None:
+        """Keep a rejected message verbatim (invalid UTF-8 replaced) with its reason."""
+        raw = rejection.raw.decode("utf-8", errors="replace")
+        self._batch.rejected.append((raw, rejection.reason, _now_ms(), source, partition,
+                                     offset))
+        self._touch()
+
+    def pending(self) -> int:
+        """Entries waiting to be written."""
+        return self._batch.size()
+
+    def due(self) -> bool:
+        """True when the batch is big enough or its oldest entry old enough to write."""
+        if self._oldest is None:
+            return False
+        return self.pending() >= self.max_pending or (
+            time.monotonic() - self._oldest >= self.max_age_s)
+
+    def full(self) -> bool:
+        """True when the caller must stop adding until a flush succeeds (backpressure)."""
+        return self.pending() >= 2 * self.max_pending
+
+    def flush(self) -> int:
+        """Write everything pending; return the leads written. Raises on failure.
+
+        TransientSinkError: retry later (nothing was lost). SinkError: not retryable.
+        """
+        batch, self._batch = self._batch, Batch()
+        oldest, self._oldest = self._oldest, None
+        if not batch.size():
+            return 0
+        started = time.monotonic()
+        try:
+            self.faults.before_flush()
+            written = self._write(batch)
+        except (TransientSinkError, SinkError):
+            self._batch.merge_older(batch)
+            self._oldest = oldest
+            self.stats.failures += 1
+            raise
+        elapsed = time.monotonic() - started
+        self.stats.flushes += 1
+        self.stats.leads += len(batch.leads)
+        self.stats.rows += written
+        self.stats.seconds += elapsed
+        self.stats.last_seconds = elapsed
+        return len(batch.leads)
+
+    def _write(self, batch: Batch) -> int:
+        now = _now_ms()
+        tables: dict[str, list[Row]] = {name: [] for name in COLUMNS}
+        for lead_id, state in batch.leads.items():
+            by_table = lead_rows(self.version, lead_id, contribution(state, self.config), now)
+            for name in LEAD_TABLES:
+                tables[name].extend(by_table[name])
+        tables["ingest_ledger"] = batch.ledger
+        tables["rejected_events"] = batch.rejected
+        written = 0
+        for name, rows in tables.items():
+            if rows:
+                self._insert(name, rows)
+                written += len(rows)
+        return written
+
+    def _insert(self, table: str, rows: list[Row]) -> None:
+        context = self._contexts.get(table)
+        if context is None:
+            context = self.client.create_insert_context(table, list(COLUMNS[table]))
+            self._contexts[table] = context
+        context.data = rows
+        try:
+            self.client.insert(context=context)
+        except ClickHouseError as error:
+            if is_transient(error):
+                msg = f"insert into {table} failed, will retry: {first_line(error)}"
+                raise TransientSinkError(msg) from error
+            msg = f"insert into {table} failed: {first_line(error)}"
+            raise SinkError(msg) from error
+
+    def _touch(self) -> None:
+        if self._oldest is None:
+            self._oldest = time.monotonic()
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,85 @@
+"""What one lead contributes to every aggregate, computed from its state alone.
+
+The views are sums over leads of these contributions, so this function *is* SPEC §3
+for one lead: reach per (campaign, touch type, window), the warm/hot touches, and the
+current credits of each purchase under every model. The stream and the replay both
+write contributions (absolute, per lead, tagged with the lead's revision) rather than
+increments: writing the same lead twice is harmless, and whatever happened before a
+crash is superseded by the next write of that lead (see docs/exactly-once.md).
+
+A contribution equals the sum of all the deltas ``streams.engine.apply`` emits for the
+lead's events in any order (a property test checks this): deltas are the incremental
+view of the same function.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from schemas.events import Event, Touch
+from streams.attribution import credits_for
+from streams.config import EngineConfig
+from streams.deltas import CreditDelta, ReachDelta, Stage, StageDelta
+from streams.state import LeadState
+from streams.windows import window_start_us
+
+HOT_TYPES = frozenset(("click", "call"))
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """A lead's share of every view, at a given revision of its state."""
+
+    revision: int
+    reach: tuple[ReachDelta, ...]
+    stages: tuple[StageDelta, ...]
+    credits: tuple[CreditDelta, ...]
+
+
+def accept(state: LeadState, event: Event) -> LeadState | None:
+    """The state with ``event`` added, or None if the lead already has that event id."""
+    if state.has_seen(event.event_id):
+        return None
+    return state.with_event(event)
+
+
+def revision(state: LeadState) -> int:
+    """How many events the state holds: grows with every accepted event.
+
+    Two states of one lead with the same revision may differ only while events are
+    still arriving; the final state (all of the lead's events) has the highest revision
+    of all, so the last write of a lead always wins in ClickHouse.
+    """
+    return len(state.touches) + len(state.purchases)
+
+
+def stage_touch(state: LeadState, stage: Stage) -> Touch | None:
+    """The touch that made the lead warm (its first) or hot (its first click/call)."""
+    for touch in state.touches:
+        if stage == "warm" or touch.touch_type in HOT_TYPES:
+            return touch
+    return None
+
+
+def contribution(state: LeadState, config: EngineConfig) -> Contribution:
+    """Everything the lead adds to the views, from scratch."""
+    counts: Counter[tuple[str, str, int]] = Counter(
+        (t.campaign_id, t.touch_type, window_start_us(t.occurred_at_us, config.window))
+        for t in state.touches
+    )
+    reach = tuple(ReachDelta(c, k, w, n, 1) for (c, k, w), n in counts.items())
+    stages = []
+    for stage in ("warm", "hot"):
+        touch = stage_touch(state, stage)
+        if touch is not None:
+            stages.append(StageDelta(
+                stage, touch.campaign_id, window_start_us(touch.occurred_at_us, config.window),
+                touch.event_id, touch.occurred_at_us, 1,
+            ))
+    credits = tuple(
+        credit
+        for purchase in state.purchases
+        for credit in credits_for(purchase, state.path(purchase, config.lookback_us), config)
+    )
+    return Contribution(revision(state), reach, tuple(stages), credits)

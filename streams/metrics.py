@@ -1,0 +1,17 @@
+"""Prometheus metrics of the worker (prometheus-client), also summarised in its log."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+EVENTS = Counter("leadclock_events_total", "Messages processed, by outcome", ["outcome"])
+FLUSH_SECONDS = Histogram("leadclock_sink_flush_seconds", "Duration of successful flushes")
+FLUSH_RETRIES = Counter("leadclock_sink_flush_retries_total", "Failed flushes (retried)")
+PENDING = Gauge("leadclock_sink_pending", "Entries waiting to be written to ClickHouse")
+LAG = Gauge("leadclock_partition_lag", "Messages not yet committed", ["topic", "partition"])
+
+
+def serve(port: int) -> None:
+    """Expose /metrics on 127.0.0.1:port (0: do not serve)."""
+    if port:
+        start_http_server(port, addr="127.0.0.1")
