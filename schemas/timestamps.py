@@ -42,10 +42,6 @@ _SHAPE_RE: Final = re.compile(
 
 # Lookup tables instead of int() on slices: int() of a short str costs ~4x a dict hit,
 # and these few thousand entries cover every value the strict regex lets through.
-_CLOCK_US: Final = {
-    f"{h:02d}:{m:02d}": (h * 60 + m) * US_PER_MINUTE for h in range(24) for m in range(60)
-}
-_SECOND_US: Final = {f"{s:02d}": s * US_PER_SECOND for s in range(60)}
 _OFFSET_US: Final = {"Z": 0} | {
     f"{sign}{h:02d}:{m:02d}": (1 if sign == "+" else -1) * (h * 60 + m) * US_PER_MINUTE
     for sign in "+-"
@@ -63,6 +59,16 @@ _SHORT_FRACTION_US: Final = {
 #: is nearly always a hit; it is emptied when full to bound memory on long replays.
 _DAY_START_US: dict[str, int] = {}
 _DAY_CACHE_SIZE: Final = 16_384
+#: Start of each ``YYYY-MM-DDTHH`` seen so far (local hour, us), built on the day cache:
+#: one lookup then covers date and hour, and ``MM:SS`` is one more (3,600 entries).
+_HOUR_START_US: dict[str, int] = {}
+_HOUR_CACHE_SIZE: Final = 16_384
+_HOUR_US: Final = {f"{h:02d}": h * 60 * US_PER_MINUTE for h in range(24)}
+# Lookup tables instead of int() on slices: int() of a short str costs ~4x a dict hit,
+# and these few thousand entries cover every value the strict regex lets through.
+_MINUTE_SECOND_US: Final = {
+    f"{m:02d}:{s:02d}": m * US_PER_MINUTE + s * US_PER_SECOND for m in range(60) for s in range(60)
+}
 
 _DAYS_IN_MONTH: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -116,20 +122,37 @@ def parse_rfc3339_us(text: str) -> int | None:
     match = RFC3339_RE.fullmatch(text)
     if match is None:
         return None
-    day_start_us = _DAY_START_US.get(text[:10])
+    hour_start_us = _HOUR_START_US.get(text[:13])
+    if hour_start_us is None:
+        hour_start_us = _hour_start_us(text[:13])
+        if hour_start_us is None:
+            return None
+    micros = hour_start_us + _MINUTE_SECOND_US[text[14:19]]
+    fraction, offset = match.groups()
+    if fraction is not None:
+        if len(fraction) == 6:  # the usual microseconds: one int() (digits are ASCII)
+            micros += int(fraction)
+        else:
+            fraction_us = _SHORT_FRACTION_US.get(fraction)
+            if fraction_us is None:
+                digits = fraction[:6]  # truncate, never round: see the module docstring
+                fraction_us = int(digits) * _FRACTION_SCALE[len(digits)]
+            micros += fraction_us
+    return micros - _OFFSET_US[offset]
+
+
+def _hour_start_us(date_hour: str) -> int | None:
+    """Start of a ``YYYY-MM-DDTHH`` whose fields are in range (None if no such date)."""
+    day_start_us = _DAY_START_US.get(date_hour[:10])
     if day_start_us is None:
-        day_start_us = _day_start_us(text[:10])
+        day_start_us = _day_start_us(date_hour[:10])
         if day_start_us is None:
             return None
-    fraction, offset = match.groups()
-    micros = day_start_us + _CLOCK_US[text[11:16]] + _SECOND_US[text[17:19]]
-    if fraction is not None:
-        fraction_us = _SHORT_FRACTION_US.get(fraction)
-        if fraction_us is None:
-            digits = fraction[:6]  # truncate, never round: see the module docstring
-            fraction_us = int(digits) * _FRACTION_SCALE[len(digits)]
-        micros += fraction_us
-    return micros - _OFFSET_US[offset]
+    if len(_HOUR_START_US) >= _HOUR_CACHE_SIZE:
+        _HOUR_START_US.clear()
+    start_us = day_start_us + _HOUR_US[date_hour[11:13]]
+    _HOUR_START_US[date_hour] = start_us
+    return start_us
 
 
 def _day_start_us(date: str) -> int | None:
