@@ -2,9 +2,11 @@
 
     .venv/bin/python benchmarks/replay_fingerprint.py LOG.ndjson OUT.json
 
-replays ``LOG`` into a fresh embedded ClickHouse directory and writes every delta table
-and view (rows sorted, wall-clock columns left out) to ``OUT``; two runs agree iff the
-two outputs are byte-identical (``cmp before.json after.json``).
+replays ``LOG`` into a fresh embedded ClickHouse directory and writes every view and
+every MergeTree table (rows sorted, FINAL; wall-clock columns, i.e. ``DateTime64(3)``
+ones, left out) to ``OUT``; two runs agree iff the two outputs are byte-identical
+(``cmp before.json after.json``). Tables and views are discovered, not listed, so the
+script works across schema versions (compare runs of the same schema only).
 """
 
 from __future__ import annotations
@@ -16,20 +18,32 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import clickhouse_connect
 import orjson
 
-QUERIES = {
-    "reach_deltas": "SELECT * FROM reach_deltas ORDER BY ALL",
-    "stage_deltas": "SELECT * FROM stage_deltas ORDER BY ALL",
-    "credit_deltas": "SELECT * FROM credit_deltas ORDER BY ALL",
-    "rejected_events": "SELECT * EXCEPT rejected_at FROM rejected_events ORDER BY ALL",
-    "v_marketing_reach": "SELECT * FROM v_marketing_reach ORDER BY ALL",
-    "v_lead_stages": "SELECT * FROM v_lead_stages ORDER BY ALL",
-    "v_attribution": "SELECT * FROM v_attribution ORDER BY ALL",
-    "v_attribution_credits": "SELECT * FROM v_attribution_credits ORDER BY ALL",
-}
+
+def queries(client: Any) -> dict[str, str]:
+    """One deterministic SELECT per view and per MergeTree table of the database."""
+    objects = client.query(
+        "SELECT name, engine FROM system.tables WHERE database = currentDatabase()"
+        " ORDER BY name"
+    ).result_rows
+    result = {}
+    for name, engine in objects:
+        if engine == "View":
+            result[name] = f"SELECT * FROM {name} ORDER BY ALL"
+        elif "MergeTree" in engine:
+            columns = [
+                column for column, kind in client.query(
+                    f"SELECT name, type FROM system.columns WHERE database = currentDatabase()"
+                    f" AND table = '{name}' ORDER BY position"
+                ).result_rows
+                if not str(kind).startswith("DateTime64(3")
+            ]
+            result[name] = f"SELECT {', '.join(columns)} FROM {name} FINAL ORDER BY ALL"
+    return result
 
 
 def main() -> None:
@@ -44,7 +58,7 @@ def main() -> None:
                         str(args.log), "--clickhouse", dsn], check=True)
         client = clickhouse_connect.get_client(dsn=dsn)
         result = {}
-        for name, query in QUERIES.items():
+        for name, query in queries(client).items():
             rows = client.query(query).result_rows
             result[name] = [[str(value) for value in row] for row in rows]
         client.close()
