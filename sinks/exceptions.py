@@ -30,3 +30,7 @@ class VersionConfigMismatch(SinkError):
 
 class MigrationError(SinkError):
     """A DDL file could not be applied."""
+
+
+class PermanentRowError(SinkError):
+    """ClickHouse refused rows for a reason retrying cannot fix (bad value, bad type)."""

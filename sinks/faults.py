@@ -1,15 +1,18 @@
-"""Fault injection for tests: make the next N flushes fail as if ClickHouse were away.
+"""Fault injection for tests: ClickHouse outages and refused rows, on demand.
 
-Enabled only through ``LEADCLOCK_FAULTS`` (e.g. ``flush_transient=5``), so a test can
-drive a real worker process through an outage without mocking ClickHouse.
+Enabled only through ``LEADCLOCK_FAULTS`` (``flush_transient=5`` fails the next five
+flushes as if ClickHouse were away; ``refuse_lead=ID`` makes every insert holding that
+lead's rows fail permanently, as a data error would), so a test can drive a real worker
+process through these without mocking ClickHouse.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from sinks.exceptions import TransientSinkError
+from sinks.exceptions import PermanentRowError, TransientSinkError
 
 
 @dataclass
@@ -17,15 +20,18 @@ class Faults:
     """Remaining injected failures."""
 
     flush_transient: int = 0
+    refuse_lead: str = ""
 
     @classmethod
     def from_env(cls) -> Faults:
-        """Parse ``LEADCLOCK_FAULTS=name=count,...``; unknown names are ignored."""
+        """Parse ``LEADCLOCK_FAULTS=name=value,...``; unknown names are ignored."""
         faults = cls()
         for item in os.environ.get("LEADCLOCK_FAULTS", "").split(","):
             name, _, count = item.partition("=")
             if name.strip() == "flush_transient" and count.strip().isdigit():
                 faults.flush_transient = int(count)
+            elif name.strip() == "refuse_lead":
+                faults.refuse_lead = count.strip()
         return faults
 
     def before_flush(self) -> None:
@@ -34,3 +40,9 @@ class Faults:
             self.flush_transient -= 1
             msg = "injected fault: ClickHouse unavailable (LEADCLOCK_FAULTS)"
             raise TransientSinkError(msg, retry_after=0.5)
+
+    def before_lead_insert(self, leads: Collection[str]) -> None:
+        """Refuse an insert holding the configured lead's rows."""
+        if self.refuse_lead and self.refuse_lead in leads:
+            msg = f"injected fault: rows of lead {self.refuse_lead} refused (LEADCLOCK_FAULTS)"
+            raise PermanentRowError(msg)

@@ -13,6 +13,7 @@ by the caller: ``full()`` says when to stop consuming until a flush succeeds.
 
 from __future__ import annotations
 
+import struct
 import time
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from clickhouse_connect.driver.insert import InsertContext
 
 from schemas.events import Rejection
 from sinks.errors import first_line, is_transient
-from sinks.exceptions import SinkError, TransientSinkError
+from sinks.exceptions import PermanentRowError, SinkError, TransientSinkError
 from sinks.faults import Faults
 from sinks.lead_rows import COLUMNS, LEAD_TABLES, Row, lead_rows
 from streams.config import EngineConfig
@@ -76,6 +77,7 @@ class LeadSink:
     _batch: Batch = field(default_factory=Batch)
     _oldest: float | None = None
     _contexts: dict[str, InsertContext] = field(default_factory=dict)
+    poisoned: list[tuple[str, LeadState, str]] = field(default_factory=list)
 
     def put_lead(self, lead_id: str, state: LeadState) -> None:
         """Remember the newest state of a lead; it is written at the next flush."""
@@ -116,6 +118,8 @@ class LeadSink:
         """Write everything pending; return the leads written. Raises on failure.
 
         TransientSinkError: retry later (nothing was lost). SinkError: not retryable.
+        Leads whose rows are refused for good are set aside (``take_poisoned``) and the
+        rest of the batch is written.
         """
         batch, self._batch = self._batch, Batch()
         oldest, self._oldest = self._oldest, None
@@ -138,20 +142,44 @@ class LeadSink:
         self.stats.last_seconds = elapsed
         return len(batch.leads)
 
+    def take_poisoned(self) -> list[tuple[str, LeadState, str]]:
+        """Leads whose rows ClickHouse refused for good since the last call, with why."""
+        poisoned, self.poisoned = self.poisoned, []
+        return poisoned
+
     def _write(self, batch: Batch) -> int:
         now = _now_ms()
-        tables: dict[str, list[Row]] = {name: [] for name in COLUMNS}
-        for lead_id, state in batch.leads.items():
-            by_table = lead_rows(self.version, lead_id, contribution(state, self.config), now)
-            for name in LEAD_TABLES:
-                tables[name].extend(by_table[name])
-        tables["ingest_ledger"] = batch.ledger
-        tables["rejected_events"] = batch.rejected
+        rows = {lead_id: lead_rows(self.version, lead_id, contribution(state, self.config), now)
+                for lead_id, state in batch.leads.items()}
+        try:
+            written = self._insert_leads(rows)
+        except PermanentRowError:
+            written = self._insert_lead_by_lead(rows, batch)
+        for name, table_rows in (("ingest_ledger", batch.ledger),
+                                 ("rejected_events", batch.rejected)):
+            if table_rows:
+                self._insert(name, table_rows)
+                written += len(table_rows)
+        return written
+
+    def _insert_leads(self, rows: dict[str, dict[str, list[Row]]]) -> int:
+        self.faults.before_lead_insert(rows)
         written = 0
-        for name, rows in tables.items():
-            if rows:
-                self._insert(name, rows)
-                written += len(rows)
+        for name in LEAD_TABLES:  # lead_revisions last: a revision shows once complete
+            table_rows = [row for by_table in rows.values() for row in by_table[name]]
+            if table_rows:
+                self._insert(name, table_rows)
+                written += len(table_rows)
+        return written
+
+    def _insert_lead_by_lead(self, rows: dict[str, dict[str, list[Row]]], batch: Batch) -> int:
+        """Isolate the leads ClickHouse refuses, so one bad row cannot block the rest."""
+        written = 0
+        for lead_id, by_table in rows.items():
+            try:
+                written += self._insert_leads({lead_id: by_table})
+            except PermanentRowError as error:
+                self.poisoned.append((lead_id, batch.leads[lead_id], str(error)))
         return written
 
     def _insert(self, table: str, rows: list[Row]) -> None:
@@ -166,8 +194,14 @@ class LeadSink:
             if is_transient(error):
                 msg = f"insert into {table} failed, will retry: {first_line(error)}"
                 raise TransientSinkError(msg) from error
-            msg = f"insert into {table} failed: {first_line(error)}"
-            raise SinkError(msg) from error
+            msg = f"insert into {table} refused: {first_line(error)}"
+            raise PermanentRowError(msg) from error
+        except (OverflowError, ValueError, struct.error) as error:
+            # clickhouse-connect could not encode a value for its column type.
+            msg = f"insert into {table} refused a value: {first_line(error)}"
+            raise PermanentRowError(msg) from error
+        finally:
+            context.data = None
 
     def _touch(self) -> None:
         if self._oldest is None:

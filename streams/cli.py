@@ -131,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
                         default=int(_env("LEADCLOCK_PARTITIONS", "4")))
     _add_kafka(topics)
 
+    status = commands.add_parser("status", help="consumer lag per partition, worker metrics")
+    _add_kafka(status)
+    status.add_argument("--app-id", default=_env("LEADCLOCK_APP_ID", "leadclock"),
+                        help="consumer group / Faust app id (env LEADCLOCK_APP_ID)")
+    status.add_argument("--metrics-url", default=_env("LEADCLOCK_METRICS_URL", ""),
+                        help="a worker's /metrics URL, e.g. http://127.0.0.1:9464/metrics")
+
     demo = commands.add_parser("demo", help="write a realistic demo event log (NDJSON)")
     demo.add_argument("--leads", type=_positive_int, default=2000)
     demo.add_argument("--seed", type=int, default=7)
@@ -221,6 +228,17 @@ def cmd_topics(args: argparse.Namespace) -> None:
          f"({args.partitions} partitions)")
 
 
+def cmd_status(args: argparse.Namespace) -> None:
+    """Print lag (and worker metrics when a URL is given)."""
+    from streams.status import lag_table, worker_metrics
+
+    topics = TopicNames.with_prefix(args.topic_prefix)
+    print(f"consumer group {args.app_id} on {args.brokers}")
+    print(lag_table(args.brokers, args.app_id, topics.events))
+    if args.metrics_url:
+        print(worker_metrics(args.metrics_url))
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     """Write the demo dataset."""
     from streams.demo import generate
@@ -254,6 +272,7 @@ COMMANDS = {
     "produce": cmd_produce,
     "topics": cmd_topics,
     "demo": cmd_demo,
+    "status": cmd_status,
     "worker": cmd_worker,
 }
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from typing import Any
 import faust
 
 from sinks.client import connect
-from sinks.exceptions import TransientSinkError
+from sinks.exceptions import SinkError, TransientSinkError
 from sinks.faults import Faults
 from sinks.migrate import migrate
 from sinks.report import campaign_report
@@ -33,6 +35,7 @@ from streams import metrics
 from streams.config import EngineConfig
 from streams.kafka_admin import ensure_topics, group_lag
 from streams.processor import Counters, MessageProcessor
+from streams.state import encode_state
 from streams.topics import TopicNames
 
 MAX_BACKOFF_S = 30.0
@@ -47,9 +50,11 @@ class AckAfterFlush:
     """Flushes the sink, retrying transient failures, then acks what it wrote."""
 
     sink: LeadSink
+    dlq: Any
     stream: Any = None
     unacked: list[Any] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    fatal: SinkError | None = None
 
     async def flush(self) -> None:
         """Write everything pending and ack its messages; retry until it succeeds."""
@@ -67,12 +72,26 @@ class AckAfterFlush:
                     _say(f"flush failed ({error}); retrying in {delay:.1f}s")
                     await asyncio.sleep(max(delay, error.retry_after))
                     delay = min(delay * 2, MAX_BACKOFF_S)
+                except SinkError as error:
+                    # Not retryable: stop without acknowledging anything, so the same
+                    # messages are processed again once the cause is fixed.
+                    self.fatal = error
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    return
             metrics.PENDING.set(self.sink.pending())
+            for lead_id, state, reason in self.sink.take_poisoned():
+                _say(f"lead {lead_id} dead-lettered: {reason}")
+                await self.dlq.send(key=lead_id.encode(), value=encode_state(state), headers={
+                    "leadclock-reason": f"sink: {reason}".encode(),
+                    "leadclock-source": b"sink",
+                })
             for event in events:
                 await self.stream.ack(event)
 
 
-def build_app(args: argparse.Namespace, config: EngineConfig, dsn: str) -> faust.App:
+def build_app(
+    args: argparse.Namespace, config: EngineConfig, dsn: str
+) -> tuple[faust.App, AckAfterFlush]:
     """Create the Faust app, its topics, table, agent and timers."""
     topics = TopicNames.with_prefix(args.topic_prefix)
     ensure_topics(args.brokers, (*topics.events, topics.dlq), args.partitions)
@@ -80,7 +99,6 @@ def build_app(args: argparse.Namespace, config: EngineConfig, dsn: str) -> faust
     migrate(client)
     ensure_version(client, args.attribution_version, config.describe())
     sink = LeadSink(client, args.attribution_version, config, faults=Faults.from_env())
-    flusher = AckAfterFlush(sink)
 
     app = faust.App(
         args.app_id,
@@ -100,6 +118,7 @@ def build_app(args: argparse.Namespace, config: EngineConfig, dsn: str) -> faust
                        key_serializer="raw", value_serializer="raw")
     dlq = app.topic(topics.dlq, key_type=bytes, value_type=bytes,
                     key_serializer="raw", value_serializer="raw")
+    flusher = AckAfterFlush(sink, dlq)
     # bytes key and value types select Faust's "raw" codec for the changelog: the
     # state is already compact orjson (streams.state), no second JSON layer.
     table = app.Table("lead_state", partitions=args.partitions, key_type=bytes,
@@ -160,13 +179,18 @@ def build_app(args: argparse.Namespace, config: EngineConfig, dsn: str) -> faust
                 await flusher.flush()
             print(campaign_report(client), flush=True)
 
-    return app
+    return app, flusher
 
 
 def run_worker(args: argparse.Namespace, config: EngineConfig, dsn: str) -> None:
     """Build the app and run it until SIGINT/SIGTERM."""
-    app = build_app(args, config, dsn)
+    app, flusher = build_app(args, config, dsn)
     metrics.serve(args.metrics_port)
     worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
                           stdout=sys.stdout, stderr=sys.stderr)
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        if flusher.fatal is not None:
+            raise flusher.fatal from None
+        raise

@@ -41,6 +41,19 @@ def run_cli(*args: str, stdin: bytes | None = None, timeout: float = 120,
                           check=False)
 
 
+RUNNING: set[subprocess.Popen[bytes]] = set()
+"""Worker processes started by tests; an autouse fixture kills leftovers after each test."""
+
+
+def kill_leftovers() -> None:
+    """Kill every worker a test started and did not stop (e.g. after a failed assert)."""
+    for process in list(RUNNING):
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        RUNNING.discard(process)
+
+
 @dataclass
 class Worker:
     """A ``leadclock worker`` subprocess bound to one topic prefix and data dir."""
@@ -69,6 +82,7 @@ class Worker:
             stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
             env={**os.environ, **self.env},
         )
+        RUNNING.add(self.process)
 
     def wait_caught_up(self, topics: tuple[str, ...], timeout: float = 180) -> None:
         """Block until the group committed every message of ``topics``."""
