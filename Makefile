@@ -31,8 +31,11 @@ typecheck: setup
 ## check: what CI runs: lint, types, then the whole suite
 check: lint typecheck test
 
+## bench: replay throughput (1M events) and worker throughput (with and without ack-after-flush)
 bench: setup
 	$(PY) benchmarks/replay_bench.py
+	bash deploy/local/kafka.sh start
+	$(PY) benchmarks/worker_bench.py
 
 kafka: setup
 	bash deploy/local/kafka.sh start

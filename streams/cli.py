@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="serve Prometheus /metrics on 127.0.0.1:PORT (0: off)")
     worker.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
                         help="print a progress line every N seconds")
+    worker.add_argument("--unsafe-auto-ack", action="store_true",
+                        help="benchmarking only: ack messages before their effect is in "
+                             "ClickHouse (loses the exactly-once effect on a crash)")
     worker.add_argument("--report-every", type=float, default=0.0, metavar="SECONDS",
                         help="print per-campaign results every N seconds (0: never)")
 
