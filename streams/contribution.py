@@ -14,10 +14,12 @@ view of the same function.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from schemas.events import Event, Touch
+from schemas.validation import fast_constructor
 from streams.attribution import credits_for
 from streams.config import EngineConfig
 from streams.deltas import CreditDelta, ReachDelta, Stage, StageDelta
@@ -25,6 +27,8 @@ from streams.state import LeadState
 from streams.windows import window_start_us
 
 HOT_TYPES = frozenset(("click", "call"))
+_new_reach: Final[Callable[[str, str, int, int, int], ReachDelta]] = fast_constructor(
+    ReachDelta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +68,12 @@ def stage_touch(state: LeadState, stage: Stage) -> Touch | None:
 
 def contribution(state: LeadState, config: EngineConfig) -> Contribution:
     """Everything the lead adds to the views, from scratch."""
-    counts: Counter[tuple[str, str, int]] = Counter(
-        (t.campaign_id, t.touch_type, window_start_us(t.occurred_at_us, config.window))
-        for t in state.touches
-    )
-    reach = tuple(ReachDelta(c, k, w, n, 1) for (c, k, w), n in counts.items())
+    counts: dict[tuple[str, str, int], int] = {}
+    window = config.window
+    for t in state.touches:
+        key = (t.campaign_id, t.touch_type, window_start_us(t.occurred_at_us, window))
+        counts[key] = counts.get(key, 0) + 1
+    reach = tuple(_new_reach(c, k, w, n, 1) for (c, k, w), n in counts.items())
     stages = []
     for stage in ("warm", "hot"):
         touch = stage_touch(state, stage)

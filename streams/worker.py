@@ -33,6 +33,7 @@ from sinks.sink import LeadSink
 from sinks.versions import ensure_version
 from streams import metrics
 from streams.config import EngineConfig
+from streams.exceptions import BrokerUnavailable
 from streams.kafka_admin import ensure_topics, group_lag
 from streams.processor import Counters, MessageProcessor
 from streams.state import encode_state
@@ -171,8 +172,13 @@ def build_app(
     @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
     async def lag() -> None:
         loop = asyncio.get_running_loop()
-        lags = await loop.run_in_executor(
-            None, group_lag, args.brokers, args.app_id, topics.events)
+        try:
+            lags = await loop.run_in_executor(
+                None, group_lag, args.brokers, args.app_id, topics.events)
+        except BrokerUnavailable as error:
+            # The consumer reconnects by itself; the gauge just keeps its last value.
+            _say(f"lag unknown: {error}")
+            return
         for tp, behind in lags.items():
             metrics.LAG.labels(tp.topic, str(tp.partition)).set(behind)
 

@@ -207,23 +207,28 @@ def merge_stores(target: str, sources: list[str]) -> None:
     """Copy every row of several embedded stores into one, as a shared server would hold.
 
     Two workers cannot share one chdb directory (one process per directory), so a
-    two-worker test gives each its own and merges them before reading the views.
+    two-worker test gives each its own and merges them before reading the views. A
+    process can hold one chdb engine at a time: read every source, then write.
     """
     from sinks.migrate import migrate
 
-    dest = connect(target)
-    migrate(dest)
+    copied: list[tuple[str, list[str], list[tuple[object, ...]]]] = []
     for source in sources:
         client = connect(source)
         for table in LEAD_TABLES:
-            columns = [name for name, *_ in client.query(
-                f"SELECT name FROM system.columns WHERE table = '{table}' "
-                "AND database = currentDatabase() AND default_kind != 'MATERIALIZED'"
+            columns = [name for (name,) in client.query(
+                "SELECT name FROM system.columns WHERE table = {t:String} "
+                "AND database = currentDatabase() AND default_kind != 'MATERIALIZED'",
+                parameters={"t": table},
             ).result_rows]
-            result = client.query(f"SELECT {', '.join(columns)} FROM {table}")
-            if result.result_rows:
-                dest.insert(table, result.result_rows, column_names=columns)
+            rows = client.query(f"SELECT {', '.join(columns)} FROM {table}").result_rows
+            copied.append((table, columns, list(rows)))
         client.close()
+    dest = connect(target)
+    migrate(dest)
+    for table, columns, rows in copied:
+        if rows:
+            dest.insert(table, rows, column_names=columns)
     dest.close()
 
 
