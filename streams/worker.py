@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -110,6 +111,9 @@ def build_app(
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
         table_standby_replicas=1,
+        # Let the producer batch changelog writes (one table write per event): with no
+        # linger every write was its own produce request, most of the worker's CPU.
+        producer_linger=0.05,
         # A killed worker's partitions move after this long; with a static instance id
         # the same worker restarting gets them back at once (no rebalance at all).
         broker_session_timeout=args.session_timeout,
@@ -198,6 +202,9 @@ def run_worker(args: argparse.Namespace, config: EngineConfig, dsn: str) -> None
     metrics.serve(args.metrics_port)
     worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
                           stdout=sys.stdout, stderr=sys.stderr)
+    # aiokafka builds a debug record per produced message unless told otherwise.
+    for name in ("aiokafka", "kafka", "faust", "mode"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         worker.execute_from_commandline()
     except SystemExit:
