@@ -167,3 +167,23 @@ def test_broker_restart_mid_stream(
     worker.wait_caught_up(topics.events, timeout=240)
     assert worker.stop() == 0, worker.tail()
     _check(data, worker.dsn, kafka_brokers, topics)
+
+
+def test_refused_lead_is_dead_lettered_and_does_not_block(
+    kafka_brokers: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    data = build(leads=600, seed=25)
+    refused = data.valid[0].lead_id
+    topics = TopicNames.with_prefix(topic_prefix)
+    _stream(data, kafka_brokers, topics, rate=0).join()
+    worker = Worker(kafka_brokers, topic_prefix, tmp_path, app_id=f"{topic_prefix}w",
+                    env={"LEADCLOCK_FAULTS": f"refuse_lead={refused}"})
+    worker.start()
+    worker.wait_caught_up(topics.events)
+    assert worker.stop() == 0, worker.tail()
+    others = [e for e in data.valid if e.lead_id != refused]
+    assert_same(batch(others, EngineConfig()), read_views(worker.dsn))
+    dead = [(key, headers) for key, _, headers in read_topic(kafka_brokers, topics.dlq)
+            if headers.get("leadclock-source") == b"sink"]
+    assert dead and all(key == refused.encode() for key, _ in dead)
+    assert all(h["leadclock-reason"].startswith(b"sink: ") for _, h in dead)
