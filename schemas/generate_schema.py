@@ -8,10 +8,10 @@ committed file differs from what this generator writes.
 Run ``python -m schemas.generate_schema`` to rewrite the file, ``--check`` to verify it.
 
 What the schema expresses exactly: required fields per type, 1-256 character strings,
-the event types, occurred_at (syntax *and* calendar, in the pattern itself, because
-``format`` is only an annotation by default in 2020-12), amount shape and > 0, known
-currencies with a minor unit, and the decimals a decimal-string amount may carry per
-currency (plus integer-valued JSON numbers for zero-exponent currencies).
+the event types, occurred_at (syntax, calendar and storable years 1970-2105, in the
+pattern itself, because ``format`` is only an annotation by default in 2020-12), amount
+shape and > 0, known currencies with a minor unit, and the decimals a decimal-string amount
+may carry per currency (plus integer-valued JSON numbers for zero-exponent currencies).
 
 What only the Python validator enforces (see ``NOT_EXPRESSIBLE``):
 
@@ -20,6 +20,11 @@ What only the Python validator enforces (see ``NOT_EXPRESSIBLE``):
   wrongly rejects 0.07; a decimal-string amount is checked exactly by the pattern;
 - JSON numbers with more than 15 significant digits (not exactly representable);
 - amounts whose minor units overflow a signed 64-bit integer;
+- the storable range of occurred_at where an offset matters: the pattern checks the
+  *local* date (1970-01-01 to 2105-12-31, plus 1969-12-31 with a negative offset and
+  2106-01-01 with a positive one, which may be storable), not the UTC instant, so it
+  accepts e.g. ``1970-01-01T00:30:00+01:00`` (1969 in UTC). Comparing a time with an
+  offset is arithmetic a regex cannot do; the schema never rejects a storable instant;
 - syntax-level JSON problems (invalid UTF-8, duplicate keys: last one wins).
 
 Patterns start with ``(?!.*\n)`` because in Python's ``re`` (used by the ``jsonschema``
@@ -37,7 +42,8 @@ from typing import Final
 
 from schemas.events import EVENT_TYPES, TOUCH_TYPES
 from schemas.money import MINOR_UNIT_EXPONENTS
-from schemas.validation import MAX_STRING_LENGTH
+from schemas.timestamps import format_us
+from schemas.validation import MAX_STRING_LENGTH, STORABLE_FROM_US, STORABLE_UNTIL_US
 
 SCHEMA_PATH: Final = Path(__file__).with_name("events.schema.json")
 
@@ -46,6 +52,9 @@ NOT_EXPRESSIBLE: Final = (
     "(send a decimal string to have them checked by the schema)",
     "JSON number amounts with more than 15 significant digits",
     "amounts whose minor units exceed the signed 64-bit range",
+    "occurred_at outside the storable UTC range "
+    f"{format_us(STORABLE_FROM_US)} to {format_us(STORABLE_UNTIL_US - 1)} only because of "
+    "its offset (the pattern checks the local date)",
 )
 
 _NO_NEWLINE: Final = r"(?!.*\n)"
@@ -56,11 +65,24 @@ _MONTH_DAY: Final = (
 )
 #: Years divisible by 4, except centuries not divisible by 400.
 _LEAP_YEAR: Final = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
-_DATE: Final = rf"(?!0000)(?:[0-9]{{4}}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+#: The years whose every instant is storable (STORABLE_FROM_US to STORABLE_UNTIL_US): 1970-2105.
+STORABLE_YEAR_PATTERN: Final = r"(?:19[7-9][0-9]|20[0-9]{2}|210[0-5])"
+_DATE: Final = rf"(?={STORABLE_YEAR_PATTERN}-)(?:[0-9]{{4}}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
 _TIME: Final = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
-_OFFSET: Final = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
-#: occurred_at with calendar validity (leap years, month lengths) in the regex itself.
-OCCURRED_AT_PATTERN: Final = f"^{_NO_NEWLINE}{_DATE}T{_TIME}{_OFFSET}$"
+_HOURS_MINUTES: Final = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_OFFSET: Final = rf"(?:Z|[+-]{_HOURS_MINUTES})"
+#: The local days just outside those years where an offset towards them may give a
+#: storable instant (1969-12-31T23:30:00-01:00 is 1970-01-01T00:30:00Z): accepted so that
+#: the schema never rejects an event the validator accepts.
+_DAY_BEFORE: Final = format_us(STORABLE_FROM_US - 1)[:10]
+_DAY_AFTER: Final = format_us(STORABLE_UNTIL_US)[:10]
+_EDGE_DAYS: Final = (
+    rf"{_DAY_BEFORE}T{_TIME}-(?!00:00){_HOURS_MINUTES}"
+    rf"|{_DAY_AFTER}T{_TIME}\+(?!00:00){_HOURS_MINUTES}"
+)
+#: occurred_at with calendar validity (leap years, month lengths) and the storable years
+#: in the regex itself.
+OCCURRED_AT_PATTERN: Final = f"^{_NO_NEWLINE}(?:{_DATE}T{_TIME}{_OFFSET}|{_EDGE_DAYS})$"
 #: A decimal string with at least one non-zero digit, i.e. > 0.
 AMOUNT_TEXT_PATTERN: Final = rf"^{_NO_NEWLINE}(?=[0-9.]*[1-9])[0-9]+(?:\.[0-9]+)?$"
 
@@ -156,7 +178,11 @@ def _definitions() -> dict[str, object]:
             "type": "string",
             "format": "date-time",
             "pattern": OCCURRED_AT_PATTERN,
-            "$comment": "Upper-case T and Z, real calendar date, no leap second.",
+            "$comment": (
+                "Upper-case T and Z, real calendar date, no leap second, local date in "
+                "1970-2105 (or the day either side with an offset towards it); the exact "
+                "UTC range is checked by the Python validator only."
+            ),
         },
         "amount": {
             "anyOf": [

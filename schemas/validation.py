@@ -24,8 +24,18 @@ for the few rules JSON Schema cannot express, listed in :mod:`schemas.generate_s
   ``null`` gives ``None``; if present and not null it must be a valid string.
 - ``occurred_at``: strict RFC 3339 as described in :mod:`schemas.timestamps` (upper-case
   ``T``/``Z``, real calendar date, no leap second, fraction digits beyond 6 truncated),
-  stored as ``occurred_at_us`` (int microseconds since the epoch, UTC). A local time near
-  year 0001 or 9999 whose UTC instant falls outside those years is still accepted.
+  stored as ``occurred_at_us`` (int microseconds since the epoch, UTC).
+- ``occurred_at`` must also be storable: its UTC instant must lie in
+  [``STORABLE_FROM_US``, ``STORABLE_UNTIL_US``), i.e. 1970-01-01T00:00:00Z to
+  2105-12-31T23:59:59.999999Z, because ClickHouse keeps window starts as ``DateTime``
+  (UInt32 seconds, 1970-01-01T00:00:00Z to 2106-02-07T06:28:15Z) and the sink would
+  refuse the lead of any event outside it. The end is cut to a whole year so the rule is
+  easy to state (and to write in the JSON Schema's pattern). The offset counts: the rule is
+  on the UTC instant, so ``1970-01-01T00:30:00+01:00`` is rejected and
+  ``1969-12-31T23:30:00-01:00`` accepted. It is a rule of this contract, not of
+  :func:`~schemas.timestamps.parse_rfc3339_us`, which still parses years 0001-9999 (a
+  local time there whose UTC instant leaves those years parses too); on the hot path it
+  costs one range comparison of the parsed integer.
 - ``amount`` and ``currency`` are read only on purchases; on touches they (like every
   unknown field) are ignored, even when malformed. Amount rules are in
   :mod:`schemas.money`: JSON integer, JSON float (<= 15 significant digits) or decimal
@@ -46,9 +56,16 @@ import orjson
 
 from schemas.events import EVENT_TYPES, TOUCH_TYPES, Purchase, Rejection, Touch, TouchType
 from schemas.money import ISO4217_CODES, MINOR_UNIT_EXPONENTS, to_minor_units
-from schemas.timestamps import describe_rfc3339_problem, parse_rfc3339_us
+from schemas.timestamps import describe_rfc3339_problem, format_us, parse_rfc3339_us
 
 MAX_STRING_LENGTH: Final = 256
+#: First storable ``occurred_at_us``: 1970-01-01T00:00:00Z, the start of ClickHouse
+#: ``DateTime`` (UInt32 seconds since the epoch).
+STORABLE_FROM_US: Final = 0
+#: First instant *not* storable: 2106-01-01T00:00:00Z, the start of the last year that
+#: ``DateTime`` (which ends at 2106-02-07T06:28:15Z) cannot hold whole.
+STORABLE_UNTIL_US: Final = 4_291_747_200_000_000
+_STORABLE_RANGE: Final = f"{format_us(STORABLE_FROM_US)} to {format_us(STORABLE_UNTIL_US - 1)}"
 _TOUCH_TYPE_OF: Final[dict[str, TouchType]] = {kind: kind for kind in TOUCH_TYPES}
 _EVENT_TYPE_LIST: Final = ", ".join(EVENT_TYPES)
 _SHOWN_CHARS: Final = 40
@@ -153,7 +170,7 @@ def _touch_from(
         return _string_problem(message, "campaign_id")
     occurred_at = message.get("occurred_at")
     occurred_at_us = parse_rfc3339_us(occurred_at) if type(occurred_at) is str else None
-    if occurred_at_us is None:
+    if occurred_at_us is None or not STORABLE_FROM_US <= occurred_at_us < STORABLE_UNTIL_US:
         return _occurred_at_problem(message)
     return _new_touch(event_id, lead_id, campaign_id, touch_type, occurred_at_us)
 
@@ -167,7 +184,7 @@ def _purchase_from(message: dict[str, object], event_id: str, lead_id: str) -> P
         return _string_problem(message, "campaign_id")
     occurred_at = message.get("occurred_at")
     occurred_at_us = parse_rfc3339_us(occurred_at) if type(occurred_at) is str else None
-    if occurred_at_us is None:
+    if occurred_at_us is None or not STORABLE_FROM_US <= occurred_at_us < STORABLE_UNTIL_US:
         return _occurred_at_problem(message)
     currency = message.get("currency")
     if type(currency) is not str or currency not in MINOR_UNIT_EXPONENTS:
@@ -181,12 +198,18 @@ def _purchase_from(message: dict[str, object], event_id: str, lead_id: str) -> P
 
 
 def _occurred_at_problem(message: dict[str, object]) -> str:
-    """Explain why ``occurred_at`` is not a strict RFC 3339 date-time."""
+    """Explain why ``occurred_at`` is not a storable strict RFC 3339 date-time."""
     if "occurred_at" not in message:
         return "occurred_at: missing"
     occurred_at = message["occurred_at"]
     if isinstance(occurred_at, str):
-        return f"occurred_at: {describe_rfc3339_problem(occurred_at)} (got {_show(occurred_at)})"
+        problem = describe_rfc3339_problem(occurred_at)
+        if not problem:  # it parses, so its UTC instant is what cannot be stored
+            return (
+                f"occurred_at: {_show(occurred_at)} is outside the range leadclock can store "
+                f"({_STORABLE_RANGE})"
+            )
+        return f"occurred_at: {problem} (got {_show(occurred_at)})"
     return (
         "occurred_at: not an RFC 3339 date-time with T and an explicit offset "
         f"(got {_kind_of(occurred_at)})"

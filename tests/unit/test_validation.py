@@ -23,14 +23,16 @@ from schemas.money import (
     to_minor_units,
 )
 from schemas.timestamps import describe_rfc3339_problem, format_us, parse_rfc3339_us
-from schemas.validation import parse_event
-from tests.unit.corpus import INVALID, VALID, Case
+from schemas.validation import STORABLE_FROM_US, STORABLE_UNTIL_US, parse_event
+from tests.unit.corpus import INVALID, VALID, Case, strategies
 from tests.unit.corpus.strategies import (
     CURRENCIES,
     KNOWN_FIELDS,
     Generated,
     amounts,
+    near_storable_edges,
     rfc3339,
+    storable_rfc3339,
     valid_events,
 )
 
@@ -135,7 +137,8 @@ def test_format_us_refuses_years_rfc3339_cannot_write(us: int) -> None:
 
 
 def test_utc_instant_may_leave_year_range_through_the_offset() -> None:
-    # Documented: the local time is valid, so the event is accepted.
+    # Documented: the local time is valid, so the parser accepts it (parse_event does not:
+    # the instant is outside the storable range, see the corpus).
     assert parse_rfc3339_us("0001-01-01T00:00:00+00:01") == MIN_US - 60_000_000
 
 
@@ -167,6 +170,102 @@ def test_civil_days_round_trip(days: int) -> None:
 def test_parse_rfc3339_never_raises(text: str) -> None:
     if parse_rfc3339_us(text) is None:
         assert describe_rfc3339_problem(text)
+
+
+# --- the storable range of occurred_at ------------------------------------------------
+
+OUT_OF_RANGE = (
+    "is outside the range leadclock can store (1970-01-01T00:00:00Z to 2105-12-31T23:59:59.999999Z)"
+)
+
+
+def _touch_at(occurred_at: str) -> bytes:
+    return orjson.dumps(
+        {
+            "event_id": "e",
+            "type": "click",
+            "lead_id": "l",
+            "campaign_id": "c",
+            "occurred_at": occurred_at,
+        }
+    )
+
+
+def test_storable_range_constants() -> None:
+    assert (STORABLE_FROM_US, STORABLE_UNTIL_US) == (
+        strategies.STORABLE_FROM_US,
+        strategies.STORABLE_UNTIL_US,
+    )
+    assert format_us(STORABLE_FROM_US) == "1970-01-01T00:00:00Z"
+    assert format_us(STORABLE_UNTIL_US) == "2106-01-01T00:00:00Z"
+    # ClickHouse DateTime is UInt32 seconds: the whole range fits, with room to spare.
+    assert STORABLE_FROM_US >= 0
+    assert (STORABLE_UNTIL_US - 1) // timestamps.US_PER_SECOND <= 2**32 - 1
+
+
+@pytest.mark.parametrize(
+    ("text", "us"),
+    [
+        ("1970-01-01T00:00:00Z", 0),
+        ("1970-01-01T00:00:00.000000-00:00", 0),
+        ("1970-01-01T23:59:00+23:59", 0),
+        ("1969-12-31T00:01:00.000001-23:59", 1),
+        ("2105-12-31T23:59:59.999999Z", 4_291_747_199_999_999),
+        ("2105-12-31T00:00:59.9999999999-23:59", 4_291_747_199_999_999),
+        ("2106-01-01T23:58:59.999999+23:59", 4_291_747_199_999_999),
+    ],
+)
+def test_storable_range_ends_are_accepted(text: str, us: int) -> None:
+    event = parse_event(_touch_at(text))
+    assert isinstance(event, Touch), event
+    assert event.occurred_at_us == us
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1969-12-31T23:59:59.999999Z",
+        "1969-12-31T23:59:59.999999-00:00",
+        "1970-01-01T00:00:00+00:01",
+        "1970-01-01T23:58:59.999999+23:59",
+        "2106-01-01T00:00:00Z",
+        "2105-12-31T23:59:59-00:01",
+        "2106-01-01T23:59:00+23:59",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999Z",
+    ],
+)
+def test_instants_outside_the_storable_range_are_rejected(text: str) -> None:
+    result = parse_event(_touch_at(text))
+    assert isinstance(result, Rejection)
+    assert result.reason == f"occurred_at: {text!r} {OUT_OF_RANGE}"
+
+
+def test_out_of_range_reason_cuts_a_long_value_short() -> None:
+    text = "1969-12-31T23:59:59." + "9" * 1000 + "Z"
+    result = parse_event(_touch_at(text))
+    assert isinstance(result, Rejection)
+    assert result.reason.startswith("occurred_at: '1969-12-31T23:59:59.999")
+    assert result.reason.endswith(f"... ({len(text)} characters) {OUT_OF_RANGE}")
+
+
+@given(rfc3339() | near_storable_edges())
+def test_parse_event_accepts_exactly_the_storable_instants(drawn: tuple[str, int]) -> None:
+    text, us = drawn
+    result = parse_event(_touch_at(text))
+    if STORABLE_FROM_US <= us < STORABLE_UNTIL_US:
+        assert isinstance(result, Touch)
+        assert result.occurred_at_us == us
+    else:
+        assert isinstance(result, Rejection)
+        assert result.reason == f"occurred_at: {text!r} {OUT_OF_RANGE}"  # short: shown whole
+
+
+@given(storable_rfc3339())
+def test_storable_rfc3339_draws_only_storable_instants(drawn: tuple[str, int]) -> None:
+    text, us = drawn
+    assert STORABLE_FROM_US <= us < STORABLE_UNTIL_US
+    assert parse_rfc3339_us(text) == us
 
 
 # --- money ---------------------------------------------------------------------------
@@ -252,7 +351,15 @@ _BREAKERS: dict[str, list[Any]] = {
     "event_id": [None, "", "e" * 257, 1, True, [], {}],
     "type": [None, "", "Click", "refund", 1, ["click"]],
     "lead_id": [None, "", "l" * 257, 2.5, False],
-    "occurred_at": [None, 0, "2024-03-01 12:00:00Z", "2024-03-01T12:00:00", "2023-02-29T00:00:00Z"],
+    "occurred_at": [
+        None,
+        0,
+        "2024-03-01 12:00:00Z",
+        "2024-03-01T12:00:00",
+        "2023-02-29T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "2106-01-01T00:00:00Z",
+    ],
     "campaign_id": ["", "c" * 257, 3, {}],
     "currency": [None, "usd", "XAU", "ABC", 978],
     "amount": [None, True, "abc", "1e3", 0, -1, "-1", "1.23456", [1]],
