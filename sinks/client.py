@@ -51,6 +51,10 @@ def connect(dsn: str) -> Client:
         raise ClickHouseUnavailable(msg)
     try:
         return clickhouse_connect.get_client(dsn=dsn)
+    except ImportError as error:
+        msg = (f"the embedded ClickHouse ({redact(dsn)}) needs the chdb package: "
+               "pip install 'leadclock[embedded]', or use an http(s):// DSN")
+        raise ClickHouseUnavailable(msg) from error
     except (ClickHouseError, OSError) as error:
         msg = f"cannot open ClickHouse at {redact(dsn)}: {_cause(error)}"
         raise ClickHouseUnavailable(msg) from error

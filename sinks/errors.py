@@ -1,9 +1,11 @@
-"""Which ClickHouse failures are worth retrying.
+"""Which ClickHouse failures are worth retrying, and which are about the data.
 
 Following clickhouse-connect's DB-API split: an ``OperationalError`` (connection refused,
 timeout, broken pipe) is transient; a ``DatabaseError`` is transient only for the server
-codes that mean "not now" (too many parts, memory, simultaneous queries, network);
-anything else is a bad statement or bad data and retrying cannot help.
+codes that mean "not now" (too many parts, memory, simultaneous queries, network). A
+``DataError`` or a value/type code means the rows themselves were refused: those are
+isolated and dead-lettered. Anything else (a missing table, a grant, a full disk) is an
+operational fault that stops the worker.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from clickhouse_connect.driver.exceptions import DatabaseError, DataError, OperationalError
 
 TRANSIENT_CODES: Final = frozenset({
     159,  # TIMEOUT_EXCEEDED
@@ -23,6 +25,15 @@ TRANSIENT_CODES: Final = frozenset({
     252,  # TOO_MANY_PARTS
     319,  # UNKNOWN_STATUS_OF_INSERT
     999,  # KEEPER_EXCEPTION
+})
+DATA_CODES: Final = frozenset({
+    6,    # CANNOT_PARSE_TEXT
+    27,   # CANNOT_PARSE_INPUT_ASSERTION_FAILED
+    53,   # TYPE_MISMATCH
+    69,   # ARGUMENT_OUT_OF_BOUND
+    70,   # CANNOT_CONVERT_TYPE
+    131,  # TOO_LARGE_STRING_SIZE
+    321,  # VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
 })
 _CODE = re.compile(r"Code: (\d+)")
 
@@ -38,6 +49,12 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, OperationalError):
         return True
     return isinstance(error, DatabaseError) and server_code(error) in TRANSIENT_CODES
+
+
+def is_bad_data(error: BaseException) -> bool:
+    """True when ClickHouse refused the *values* (not the table, grants or disk)."""
+    return isinstance(error, DataError) or (
+        isinstance(error, DatabaseError) and server_code(error) in DATA_CODES)
 
 
 def first_line(error: BaseException) -> str:

@@ -22,7 +22,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from clickhouse_connect.driver.insert import InsertContext
 
 from schemas.events import Rejection
-from sinks.errors import first_line, is_transient
+from sinks.errors import first_line, is_bad_data, is_transient
 from sinks.exceptions import PermanentRowError, SinkError, TransientSinkError
 from sinks.faults import Faults
 from sinks.lead_rows import COLUMNS, LEAD_TABLES, Row, lead_rows
@@ -50,6 +50,7 @@ class Batch:
     leads: dict[str, LeadState] = field(default_factory=dict)
     ledger: list[Row] = field(default_factory=list)
     rejected: list[Row] = field(default_factory=list)
+    oldest: float | None = None
 
     def size(self) -> int:
         """Leads plus ledger and reject rows waiting."""
@@ -116,23 +117,40 @@ class LeadSink:
     def flush(self) -> int:
         """Write everything pending; return the leads written. Raises on failure.
 
-        TransientSinkError: retry later (nothing was lost). SinkError: not retryable.
-        Leads whose rows are refused for good are set aside (``take_poisoned``) and the
-        rest of the batch is written.
+        TransientSinkError: retry later. SinkError: not retryable. Either way, and for
+        any other exception, the batch is put back first, so nothing is lost. Leads
+        whose rows are refused for good are set aside (``take_poisoned``) and the rest
+        of the batch is written.
         """
-        batch, self._batch = self._batch, Batch()
-        oldest, self._oldest = self._oldest, None
-        if not batch.size():
+        batch = self.take()
+        if batch is None:
             return 0
-        started = time.monotonic()
         try:
-            self.faults.before_flush()
-            written = self._write(batch)
-        except (TransientSinkError, SinkError):
-            self._batch.merge_older(batch)
-            self._oldest = oldest
-            self.stats.failures += 1
+            return self.write(batch)
+        except BaseException:
+            self.give_back(batch)
             raise
+
+    def take(self) -> Batch | None:
+        """Detach what is pending, to be written (possibly on another thread)."""
+        if not self._batch.size():
+            return None
+        batch, self._batch = self._batch, Batch()
+        batch.oldest, self._oldest = self._oldest, None
+        return batch
+
+    def give_back(self, batch: Batch) -> None:
+        """Re-attach a batch whose write failed, behind anything added since."""
+        self._batch.merge_older(batch)
+        if batch.oldest is not None:
+            self._oldest = min(batch.oldest, self._oldest or batch.oldest)
+        self.stats.failures += 1
+
+    def write(self, batch: Batch) -> int:
+        """Write a detached batch; touches no pending state, so it may run off-loop."""
+        started = time.monotonic()
+        self.faults.before_flush()
+        written = self._write(batch)
         elapsed = time.monotonic() - started
         self.stats.flushes += 1
         self.stats.leads += len(batch.leads)
@@ -175,37 +193,61 @@ class LeadSink:
     def _insert_lead_by_lead(self, rows: dict[str, dict[str, list[Row]]], batch: Batch) -> int:
         """Isolate the leads ClickHouse refuses, so one bad row cannot block the rest."""
         written = 0
+        refused: list[tuple[str, LeadState, str]] = []
         for lead_id, by_table in rows.items():
             try:
                 written += self._insert_leads({lead_id: by_table})
             except PermanentRowError as error:
-                self.poisoned.append((lead_id, batch.leads[lead_id], str(error)))
+                self._drop_partial(lead_id, by_table)
+                refused.append((lead_id, batch.leads[lead_id], str(error)))
+        if refused and len(refused) == len(rows) > 1:
+            msg = f"ClickHouse refused the rows of every lead in the batch: {refused[0][2]}"
+            raise SinkError(msg)
+        self.poisoned.extend(refused)
         return written
 
+    def _drop_partial(self, lead_id: str, by_table: dict[str, list[Row]]) -> None:
+        """Delete what landed of a refused lead's new revision.
+
+        Its older revision must stay visible: the views deduplicate each row identity
+        to its highest revision, so a half-written newer revision would hide it.
+        """
+        revision = by_table["lead_revisions"][0][2]
+        for table in LEAD_TABLES:
+            self.client.command(
+                f"DELETE FROM {table} WHERE version = {{v:UInt32}} "
+                "AND lead_id = {l:String} AND revision = {r:UInt64}",
+                parameters={"v": self.version, "l": lead_id, "r": revision},
+            )
+
     def _insert(self, table: str, rows: list[Row]) -> None:
-        context = self._contexts.get(table)
-        if context is None:
-            # Column-oriented (zip(*rows) pivots in C), and no merge at insert time:
-            # every view reads with FINAL, so deduplicating on insert is wasted work.
-            context = self.client.create_insert_context(
-                table, list(COLUMNS[table]), column_oriented=True,
-                settings={"optimize_on_insert": 0})
-            self._contexts[table] = context
-        context.data = list(zip(*rows, strict=True))
         try:
-            self.client.insert(context=context)
+            context = self._contexts.get(table)
+            if context is None:
+                # Column-oriented (zip(*rows) pivots in C), and no merge at insert time:
+                # every view reads with FINAL, so deduplicating on insert is wasted work.
+                context = self.client.create_insert_context(
+                    table, list(COLUMNS[table]), column_oriented=True,
+                    settings={"optimize_on_insert": 0})
+                self._contexts[table] = context
+            context.data = list(zip(*rows, strict=True))
+            try:
+                self.client.insert(context=context)
+            finally:
+                context.data = None
         except ClickHouseError as error:
             if is_transient(error):
                 msg = f"insert into {table} failed, will retry: {first_line(error)}"
                 raise TransientSinkError(msg) from error
-            msg = f"insert into {table} refused: {first_line(error)}"
-            raise PermanentRowError(msg) from error
+            if is_bad_data(error):
+                msg = f"insert into {table} refused: {first_line(error)}"
+                raise PermanentRowError(msg) from error
+            msg = f"insert into {table} failed: {first_line(error)}"
+            raise SinkError(msg) from error
         except (OverflowError, ValueError, struct.error) as error:
             # clickhouse-connect could not encode a value for its column type.
             msg = f"insert into {table} refused a value: {first_line(error)}"
             raise PermanentRowError(msg) from error
-        finally:
-            context.data = None
 
     def _touch(self) -> None:
         if self._oldest is None:

@@ -53,7 +53,7 @@ def _add_kafka(parser: argparse.ArgumentParser) -> None:
 
 def _add_engine(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", type=_positive_int, dest="attribution_version",
-                        default=int(_env("LEADCLOCK_VERSION", "1")),
+                        default=_env("LEADCLOCK_VERSION", "1"),
                         help="attribution version to write (env LEADCLOCK_VERSION)")
     parser.add_argument("--window", default=_env("LEADCLOCK_WINDOW", "1d"),
                         choices=("1h", "1d", "1w"), help="window size (env LEADCLOCK_WINDOW)")
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_clickhouse(worker)
     _add_engine(worker)
     worker.add_argument("--partitions", type=_positive_int,
-                        default=int(_env("LEADCLOCK_PARTITIONS", "4")),
+                        default=_env("LEADCLOCK_PARTITIONS", "4"),
                         help="partitions of the event topics (env LEADCLOCK_PARTITIONS)")
     worker.add_argument("--data-dir", default=_env("LEADCLOCK_DATA_DIR", "var/worker"),
                         help="Faust table store directory (env LEADCLOCK_DATA_DIR)")
@@ -97,12 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="static group membership id (env LEADCLOCK_INSTANCE_ID): a "
                              "restarted worker gets its partitions back without a rebalance")
     worker.add_argument("--session-timeout", type=float,
-                        default=float(_env("LEADCLOCK_SESSION_TIMEOUT", "10")),
+                        default=_env("LEADCLOCK_SESSION_TIMEOUT", "10"),
                         metavar="SECONDS",
                         help="consumer session timeout: how soon a dead worker's partitions "
                              "move to the others (env LEADCLOCK_SESSION_TIMEOUT)")
     worker.add_argument("--metrics-port", type=int,
-                        default=int(_env("LEADCLOCK_METRICS_PORT", "0")),
+                        default=_env("LEADCLOCK_METRICS_PORT", "0"),
                         help="serve Prometheus /metrics on 127.0.0.1:PORT (0: off)")
     worker.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
                         help="print a progress line every N seconds")
@@ -126,12 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument("--rate", type=float, default=0.0,
                          help="events per second (default: as fast as possible)")
     produce.add_argument("--partitions", type=_positive_int,
-                         default=int(_env("LEADCLOCK_PARTITIONS", "4")))
+                         default=_env("LEADCLOCK_PARTITIONS", "4"))
     _add_kafka(produce)
 
     topics = commands.add_parser("topics", help="create the event and DLQ topics")
     topics.add_argument("--partitions", type=_positive_int,
-                        default=int(_env("LEADCLOCK_PARTITIONS", "4")))
+                        default=_env("LEADCLOCK_PARTITIONS", "4"))
     _add_kafka(topics)
 
     status = commands.add_parser("status", help="consumer lag per partition, worker metrics")

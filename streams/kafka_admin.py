@@ -83,6 +83,9 @@ def end_offsets(brokers: str, topics: Iterable[str]) -> dict[TopicPartition, int
     consumer = _consumer(brokers)
     try:
         return dict(consumer.end_offsets(_partitions(consumer, topics)))
+    except KafkaError as error:
+        msg = f"cannot read offsets from Kafka at {brokers}: {type(error).__name__}"
+        raise BrokerUnavailable(msg) from error
     finally:
         consumer.close()
 
@@ -97,5 +100,8 @@ def group_lag(brokers: str, group: str, topics: Iterable[str]) -> dict[TopicPart
         partitions = _partitions(consumer, topics)
         ends = consumer.end_offsets(partitions)
         return {tp: ends[tp] - (consumer.committed(tp) or 0) for tp in partitions}
+    except KafkaError as error:
+        msg = f"cannot read offsets from Kafka at {brokers}: {type(error).__name__}"
+        raise BrokerUnavailable(msg) from error
     finally:
         consumer.close()

@@ -5,9 +5,10 @@ object, so the per-message logic, including the rule that only exists in streami
 message's key must be its ``lead_id``), is testable without Kafka.
 
 Every message is accounted for in the sink's ledger as accepted, duplicate or rejected.
-A duplicate still hands the lead's state to the sink: after a crash the table may
-already hold an event whose effect never reached ClickHouse, and its redelivery shows
-up here as a duplicate; rewriting the lead (idempotently) repairs that.
+A duplicate still hands the lead's state to the sink and to the table: after a crash
+the local table may hold an event whose effect never reached ClickHouse (or whose
+changelog write was lost), and its redelivery shows up here as a duplicate; rewriting
+both (idempotently) repairs that.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ class MessageProcessor:
         if new_state is None:
             self.counters.duplicates += 1
             outcome = "duplicate"
+            # Written again on purpose: after a kill -9 the local store can hold an
+            # event whose changelog write was lost; rewriting puts it in the changelog
+            # before this message's offset is committed.
+            self.table[table_key] = encode_state(state)
             self.sink.put_lead(lead, state)
         else:
             self.counters.accepted += 1

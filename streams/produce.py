@@ -51,6 +51,7 @@ def produce(
         msg = f"cannot reach Kafka at {brokers}: {type(error).__name__}"
         raise BrokerUnavailable(msg) from error
     sent = 0
+    failures: list[BaseException] = []
     started = time.monotonic()
     next_report = time.monotonic() + 2.0
     try:
@@ -59,7 +60,7 @@ def produce(
             if not body.strip():
                 continue
             topic, key = route(body, topics)
-            producer.send(topic, key=key, value=body)
+            producer.send(topic, key=key, value=body).add_errback(failures.append)
             sent += 1
             if rate > 0:
                 _pace(started, sent, rate)
@@ -67,6 +68,10 @@ def produce(
                 progress(f"produce: {sent:,} sent")
                 next_report = time.monotonic() + 2.0
         producer.flush()
+        if failures:
+            msg = (f"{len(failures):,} of {sent:,} messages were not acknowledged by "
+                   f"Kafka at {brokers}: {failures[0]}")
+            raise BrokerUnavailable(msg)
     except KafkaError as error:
         msg = f"producing to Kafka at {brokers} failed: {type(error).__name__}: {error}"
         raise BrokerUnavailable(msg) from error

@@ -59,28 +59,19 @@ class AckAfterFlush:
     fatal: SinkError | None = None
 
     async def flush(self) -> None:
-        """Write everything pending and ack its messages; retry until it succeeds."""
+        """Write everything pending and ack its messages; retry until it succeeds.
+
+        The ClickHouse write runs on a thread so that a slow insert cannot starve the
+        consumer's heartbeats; the batch is detached and, on failure, re-attached on
+        the event loop, so the agent can keep adding to the next batch meanwhile.
+        """
         async with self.lock:
             events, self.unacked = self.unacked, []
-            delay = 0.5
-            while True:
-                try:
-                    started = time.monotonic()
-                    self.sink.flush()
-                    metrics.FLUSH_SECONDS.observe(time.monotonic() - started)
-                    break
-                except TransientSinkError as error:
-                    metrics.FLUSH_RETRIES.inc()
-                    _say(f"flush failed ({error}); retrying in {delay:.1f}s")
-                    await asyncio.sleep(max(delay, error.retry_after))
-                    delay = min(delay * 2, MAX_BACKOFF_S)
-                except SinkError as error:
-                    # Not retryable: stop without acknowledging anything, so the same
-                    # messages are processed again once the cause is fixed.
-                    self.fatal = error
-                    os.kill(os.getpid(), signal.SIGTERM)
-                    return
-            metrics.PENDING.set(self.sink.pending())
+            try:
+                await self._write_until_done()
+            except BaseException:
+                self.unacked[:0] = events  # not acked: processed again after a restart
+                raise
             for lead_id, state, reason in self.sink.take_poisoned():
                 _say(f"lead {lead_id} dead-lettered: {reason}")
                 await self.dlq.send(key=lead_id.encode(), value=encode_state(state), headers={
@@ -89,6 +80,37 @@ class AckAfterFlush:
                 })
             for event in events:
                 await self.stream.ack(event)
+
+    async def _write_until_done(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = 0.5
+        while True:
+            batch = self.sink.take()
+            if batch is None:
+                break
+            started = time.monotonic()
+            try:
+                await loop.run_in_executor(None, self.sink.write, batch)
+            except TransientSinkError as error:
+                self.sink.give_back(batch)
+                metrics.FLUSH_RETRIES.inc()
+                _say(f"flush failed ({error}); retrying in {delay:.1f}s")
+                await asyncio.sleep(max(delay, error.retry_after))
+                delay = min(delay * 2, MAX_BACKOFF_S)
+                continue
+            except SinkError as error:
+                # Not retryable: stop without acknowledging anything, so the same
+                # messages are processed again once the cause is fixed.
+                self.sink.give_back(batch)
+                self.fatal = error
+                os.kill(os.getpid(), signal.SIGTERM)
+                raise
+            except BaseException:
+                self.sink.give_back(batch)
+                raise
+            metrics.FLUSH_SECONDS.observe(time.monotonic() - started)
+            break
+        metrics.PENDING.set(self.sink.pending())
 
 
 def build_app(
