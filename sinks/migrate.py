@@ -1,7 +1,8 @@
 """``leadclock migrate``: apply the versioned DDL files, idempotently, on any backend.
 
-DDL lives in ``sinks/ddl/NNN_name.sql``. Every statement is written to be re-runnable
-(``IF NOT EXISTS``, ``CREATE OR REPLACE VIEW``), so migrating twice is harmless and a
+DDL lives in ``schemas/ddl/NNN_name.sql`` (part of the contract, SPEC §1). Every
+statement is written to be re-runnable (``IF NOT EXISTS``, ``CREATE OR REPLACE VIEW``),
+so migrating twice is harmless and a
 new file only adds. Table engines are a template parameter (``{replacing}``) so that a
 cluster deployment can substitute Replicated engines without editing statements.
 """
@@ -20,7 +21,7 @@ ENGINES = {"replacing": "ReplacingMergeTree"}
 
 def ddl_files() -> list[tuple[str, str]]:
     """(name, text) of every DDL file, in apply order."""
-    folder = resources.files("sinks") / "ddl"
+    folder = resources.files("schemas") / "ddl"
     return sorted(
         (item.name, item.read_text(encoding="utf-8"))
         for item in folder.iterdir()

@@ -1,6 +1,6 @@
 """Which engine configuration produced which attribution version.
 
-Every delta row carries its version; this table records the configuration of each
+Every row carries its version; this table records the configuration of each
 version so a reader knows what produced the numbers, and so that a worker started with
 a different window or lookback cannot silently mix two configurations into one version.
 """

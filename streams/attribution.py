@@ -1,7 +1,7 @@
 """Credits of one purchase under every model, exact to the minor unit.
 
-This is SPEC §3 "Attribution" for a single purchase and its path; the engine calls it
-for the old and the new path of a purchase and emits the difference.
+This is SPEC §3 "Attribution" for a single purchase and its path, used for every
+purchase of a lead when its contribution is computed.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ write contributions (absolute, per lead, tagged with the lead's revision) rather
 increments: writing the same lead twice is harmless, and whatever happened before a
 crash is superseded by the next write of that lead (see docs/exactly-once.md).
 
-A contribution equals the sum of all the deltas ``streams.engine.apply`` emits for the
-lead's events in any order (a property test checks this): deltas are the incremental
-view of the same function.
+A contribution equals the sum of the increments (retractions included) that the
+incremental model in ``tests/incremental_engine.py`` emits for the lead's events in any
+order; a property test checks this.
 """
 
 from __future__ import annotations

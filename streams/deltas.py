@@ -1,10 +1,10 @@
-"""What applying one event changes: signed contributions to the ClickHouse aggregates.
+"""Entries of a lead's contribution: reach, stage and credit records.
 
-Deltas are the engine's only output. They are additive: the aggregates are sums of
-deltas, so a late touch can correct an earlier answer by emitting the negative of the
-old contribution and the new one. Each delta also carries the facts needed to explain
-it later (touch and purchase ids and times), so the credit-level table can answer "why
-did campaign X get this revenue" and lag curves can be computed from it.
+The views are sums of these records over leads (``streams.contribution`` computes a
+lead's records; the incremental model in the tests emits signed ones, where a negative
+record retracts an old credit). Each record carries the facts needed to explain it
+later (touch and purchase ids and times), so the credit-level view can answer "why did
+campaign X get this revenue" and lag curves can be computed from it.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Per-lead state: the lead's accepted events, in path order.
 
-Everything the engine needs (which ids were seen, the warm/hot touches, each purchase's
+Everything leadclock needs (which ids were seen, the warm/hot touches, each purchase's
 current credits) is *derived* from these two sorted tuples, never stored beside them, so
 there is nothing that can drift out of sync after a crash or a replay. The state is
-immutable: ``apply`` returns a new one, which makes restarts and property tests trivial.
+immutable: accepting an event returns a new one, which makes restarts and property
+tests trivial.
 
 The codec writes a compact orjson array form (the lead id is the table key and is not
 repeated), which is what the Faust table stores.

@@ -8,8 +8,8 @@ from fractions import Fraction
 
 from schemas.events import Event
 from streams.config import EngineConfig
-from streams.engine import apply
 from streams.state import LeadState, decode_state, encode_state
+from tests.incremental_engine import apply
 from tests.oracle import Answer
 from tests.totals import Totals
 

@@ -1,11 +1,13 @@
-"""The attribution engine: ``apply(state, event) -> (state, outcome)``, pure.
+"""An incremental model of SPEC §3: ``apply(state, event) -> (state, outcome)``, pure.
 
-Everything leadclock computes goes through this one function: the Faust worker, the
-file replay and the tests. It takes a lead's state and one validated event and returns
-the new state and the deltas to add to the aggregates. Because the state holds the
-lead's whole (deduplicated) event set and every delta is "new answer − old answer" for
-what the event can change, the sum of all deltas is the batch answer of SPEC §3 for
-any arrival order.
+The pipeline itself writes absolute per-lead contributions (``streams.contribution``);
+this second, independent formulation emits *increments* instead, retracting the old
+credits and adding the new ones whenever a late touch changes a path. The tests check
+that, fed any permutation of a log, its summed deltas equal both the batch oracle and
+the sum of contributions: two different derivations of the same numbers.
+
+It was the first engine of the pipeline (the retractions of issue 3); when the sink
+moved to revisioned per-lead contributions for crash safety it moved here.
 
 What one event can change:
 - a touch: its reach row; the warm/hot touch if it is earlier than the current one; the
@@ -22,11 +24,12 @@ from schemas.events import Event, Purchase, Touch
 from schemas.validation import fast_constructor
 from streams.attribution import credits_for, new_credit
 from streams.config import EngineConfig
+from streams.contribution import HOT_TYPES
 from streams.deltas import CreditDelta, Outcome, ReachDelta, Stage, StageDelta
 from streams.state import LeadState
 from streams.windows import window_start_us
 
-_HOT_TYPES = frozenset(("click", "call"))
+_HOT_TYPES = HOT_TYPES
 
 # Positional constructors of the frozen delta classes, 2-4x faster than their
 # ``__init__`` (see :func:`schemas.validation.fast_constructor`); apply() makes several
