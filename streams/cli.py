@@ -11,13 +11,13 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, NoReturn
 
 from schemas.exceptions import LeadclockError
 from streams.config import EngineConfig
-from streams.exceptions import ConfigError, InputError
+from streams.exceptions import InputError
 from streams.topics import TopicNames
 
 PROG = "leadclock"
@@ -192,20 +192,24 @@ def cmd_replay(args: argparse.Namespace) -> None:
     from sinks.migrate import migrate
     from sinks.sink import LeadSink
     from sinks.versions import ensure_version
-    from streams.replay import replay
+    from streams.replay import file_records, replay
+    from streams.topic_reader import topic_records
 
     config = _engine_config(args)
-    if args.from_topics:
-        msg = "--from-topics is not available yet (versioned re-attribution, ROADMAP 1)"
-        raise ConfigError(msg)
-    with _open_input(args.input) as handle:
+    with ExitStack() as stack:
+        if args.from_topics:
+            topics = TopicNames.with_prefix(args.topic_prefix)
+            records = topic_records(args.brokers, topics)
+        else:
+            handle = stack.enter_context(_open_input(args.input))
+            source = "file:stdin" if args.input == "-" else f"file:{Path(args.input).name}"
+            records = file_records(handle, source)
         client = connect(_dsn(args))
         migrate(client)
         ensure_version(client, args.attribution_version, config.describe())
         sink = LeadSink(client, args.attribution_version, config, max_pending=50_000,
                         max_age_s=float("inf"))
-        source = "file:stdin" if args.input == "-" else f"file:{Path(args.input).name}"
-        stats = replay(handle, source, sink, progress=_say)
+        stats = replay(records, sink, progress=_say, keyed=args.from_topics)
     _say(f"replay: {stats.line()}")
 
 

@@ -16,11 +16,21 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 
-from schemas.events import Rejection
+from schemas.events import Event, Rejection
 from schemas.validation import parse_event
 from sinks.sink import LeadSink
 from streams.contribution import accept
 from streams.state import decode_state, encode_state
+
+
+def parse_keyed(key: bytes | None, value: bytes) -> Event | Rejection:
+    """Parse a Kafka message; its key must be its ``lead_id`` (topics are keyed by it)."""
+    parsed = parse_event(value)
+    if isinstance(parsed, Rejection) or key == parsed.lead_id.encode():
+        return parsed
+    shown = "no key" if key is None else f"key {key.decode(errors='replace')!r}"
+    return Rejection(value, f"key: message has {shown}, but topics are keyed "
+                            f"by lead_id {parsed.lead_id!r}")
 
 
 @dataclass
@@ -47,11 +57,7 @@ class MessageProcessor:
     ) -> str:
         """Handle one Kafka message; return its outcome. Bad ones are dead-lettered."""
         self.counters.received += 1
-        parsed = parse_event(value)
-        if not isinstance(parsed, Rejection) and key != parsed.lead_id.encode():
-            shown = "no key" if key is None else f"key {key.decode(errors='replace')!r}"
-            parsed = Rejection(value, f"key: message has {shown}, but topics are keyed "
-                                      f"by lead_id {parsed.lead_id!r}")
+        parsed = parse_keyed(key, value)
         if isinstance(parsed, Rejection):
             self.counters.rejected += 1
             self.dead_letter(key, value, parsed.reason)

@@ -21,8 +21,10 @@ from typing import Final
 
 from schemas.events import Event, Rejection
 from schemas.validation import parse_event
+from sinks.exceptions import SinkError
 from sinks.sink import LeadSink
 from streams.contribution import accept
+from streams.processor import parse_keyed
 from streams.state import LeadState
 
 Progress = Callable[[str], None]
@@ -57,29 +59,45 @@ class ReplayStats:
                 f"clickhouse write {self.write_seconds:.2f}s")
 
 
+Position = tuple[str, int, int]
+"""Where a record came from: (source, partition, offset); files use (file:NAME, -1, line)."""
+Record = tuple[Position, bytes | None, bytes]
+"""A position, the Kafka key (None for a file line) and the message."""
+
+
+def file_records(lines: Iterable[bytes], source: str) -> Iterator[Record]:
+    """The non-blank lines of an NDJSON log, positioned by line number."""
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            yield (source, -1, number), None, line.rstrip(b"\r\n")
+
+
 def read_log(
-    lines: Iterable[bytes],
+    records: Iterable[Record],
     sink: LeadSink,
-    source: str,
     stats: ReplayStats,
     progress: Progress | None = None,
-) -> dict[str, list[tuple[Event, int]]]:
-    """Validate every line; rejects go to the sink, valid events are grouped by lead."""
+    *,
+    keyed: bool = False,
+) -> dict[str, list[tuple[Event, Position]]]:
+    """Validate every record; rejects go to the sink, valid events are grouped by lead.
+
+    ``keyed`` records come from Kafka and, like in the worker, must be keyed by their
+    ``lead_id``; file lines have no key.
+    """
     started = time.monotonic()
-    by_lead: defaultdict[str, list[tuple[Event, int]]] = defaultdict(list)
+    by_lead: defaultdict[str, list[tuple[Event, Position]]] = defaultdict(list)
     next_report = started + 2.0
     received = rejected = 0  # locals, not stats attributes: this loop runs per event
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for position, key, value in records:
         received += 1
-        parsed = parse_event(line.rstrip(b"\r\n"))
+        parsed = parse_keyed(key, value) if keyed else parse_event(value)
         if isinstance(parsed, Rejection):
             rejected += 1
-            sink.put_rejection(parsed, source, -1, number)
-            sink.put_ledger(source, -1, number, "rejected", "", "")
+            sink.put_rejection(parsed, *position)
+            sink.put_ledger(*position, "rejected", "", "")
         else:
-            by_lead[parsed.lead_id].append((parsed, number))
+            by_lead[parsed.lead_id].append((parsed, position))
         if progress is not None and received % 65536 == 0:
             now = time.monotonic()
             if now >= next_report:
@@ -92,9 +110,8 @@ def read_log(
 
 
 def fold_leads(
-    by_lead: dict[str, list[tuple[Event, int]]],
+    by_lead: dict[str, list[tuple[Event, Position]]],
     sink: LeadSink,
-    source: str,
     stats: ReplayStats,
 ) -> None:
     """Accept each lead's events in path order and hand its final state to the sink."""
@@ -105,15 +122,15 @@ def fold_leads(
         events = by_lead.pop(lead_id)
         events.sort(key=_path_key)
         state = empty
-        for event, number in events:
+        for event, position in events:
             new_state = accept(state, event)
             if new_state is None:
                 duplicates += 1
-                sink.put_ledger(source, -1, number, "duplicate", lead_id, event.event_id)
+                sink.put_ledger(*position, "duplicate", lead_id, event.event_id)
             else:
                 accepted += 1
                 state = new_state
-                sink.put_ledger(source, -1, number, "accepted", lead_id, event.event_id)
+                sink.put_ledger(*position, "accepted", lead_id, event.event_id)
         sink.put_lead(lead_id, state)
         if sink.due():
             written = time.monotonic()
@@ -125,7 +142,7 @@ def fold_leads(
 _event_key: Final = attrgetter("occurred_at_us", "event_id")
 
 
-def _path_key(item: tuple[Event, int]) -> tuple[int, str]:
+def _path_key(item: tuple[Event, Position]) -> tuple[int, str]:
     """Path order of a lead's events: (time, event_id); the sort is stable for exact ties."""
     return _event_key(item[0])
 
@@ -152,18 +169,23 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def replay(
-    lines: Iterable[bytes],
-    source: str,
+    records: Iterable[Record],
     sink: LeadSink,
     progress: Progress | None = None,
+    *,
+    keyed: bool = False,
 ) -> ReplayStats:
-    """Replay a log into ``sink``'s version; rejects go to ``rejected_events``."""
+    """Replay records into ``sink``'s version; rejects go to ``rejected_events``.
+
+    A lead ClickHouse refuses for good fails the replay (a batch has no DLQ to send it
+    to, and silently missing a lead would make the replay's numbers wrong).
+    """
     stats = ReplayStats()
     started = time.monotonic()
     with _cyclic_gc_paused():
-        by_lead = read_log(lines, sink, source, stats, progress)
+        by_lead = read_log(records, sink, stats, progress, keyed=keyed)
         folding = time.monotonic()
-        fold_leads(by_lead, sink, source, stats)
+        fold_leads(by_lead, sink, stats)
         written_while_folding = stats.write_seconds
         writing = time.monotonic()
         sink.flush()
@@ -171,6 +193,11 @@ def replay(
     stats.fold_seconds = writing - folding - written_while_folding
     stats.write_seconds += done - writing
     stats.seconds = done - started
+    refused = sink.take_poisoned()
+    if refused:
+        lead_id, _, reason = refused[0]
+        msg = f"ClickHouse refused the rows of {len(refused)} lead(s), e.g. {lead_id}: {reason}"
+        raise SinkError(msg)
     if progress is not None:
         progress(f"replay: {stats.phases_line()}")
     return stats

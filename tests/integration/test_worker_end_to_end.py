@@ -69,3 +69,10 @@ def test_worker_and_replay_equal_the_oracle_with_touches_delayed(
     result = run_cli("replay", "--input", str(log), "--clickhouse", replay_dsn)
     assert result.returncode == 0, result.stderr.decode()
     assert_same(expected, read_views(replay_dsn))
+
+    # And re-attributed from the topics themselves.
+    topics_dsn = clickhouse_dsn(tmp_path, "from-topics-ch")
+    result = run_cli("replay", "--from-topics", "--brokers", kafka_brokers,
+                     "--topic-prefix", topic_prefix, "--clickhouse", topics_dsn)
+    assert result.returncode == 0, result.stderr.decode()
+    assert_same(expected, read_views(topics_dsn))
