@@ -1,0 +1,77 @@
+"""The sink against a real (embedded) ClickHouse: failures never lose a batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from clickhouse_connect.driver.client import Client
+
+from schemas.events import Purchase, Touch
+from sinks.client import connect
+from sinks.exceptions import SinkError, TransientSinkError
+from sinks.faults import Faults
+from sinks.migrate import migrate
+from sinks.sink import LeadSink
+from streams.config import EngineConfig
+from streams.contribution import accept
+from streams.state import LeadState
+
+T0 = 1_767_225_600_000_000
+CONFIG = EngineConfig()
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[Client]:
+    ch = connect(f"chdb://{tmp_path / 'ch'}")
+    migrate(ch)
+    yield ch
+    ch.close()
+
+
+def _lead() -> LeadState:
+    state = LeadState()
+    for event in (Touch("t1", "L", "spring", "click", T0),
+                  Purchase("p1", "L", T0 + 1, 1000, "USD")):
+        state = accept(state, event) or state
+    return state
+
+
+def _revenue(client: Client) -> int:
+    return int(client.query("SELECT sum(revenue_minor) FROM v_attribution "
+                            "WHERE model = 'linear'").result_rows[0][0])
+
+
+def test_a_failed_flush_keeps_its_batch(client: Client) -> None:
+    sink = LeadSink(client, 1, CONFIG, faults=Faults(flush_transient=1))
+    sink.put_lead("L", _lead())
+    with pytest.raises(TransientSinkError):
+        sink.flush()
+    assert sink.pending() == 1
+    assert sink.flush() == 1
+    assert _revenue(client) == 1000
+
+
+def test_a_missing_table_stops_instead_of_dead_lettering(client: Client) -> None:
+    client.command("DROP TABLE lead_credits")
+    sink = LeadSink(client, 1, CONFIG)
+    sink.put_lead("L", _lead())
+    with pytest.raises(SinkError):
+        sink.flush()
+    assert sink.take_poisoned() == []
+    assert sink.pending() == 1
+
+
+def test_a_newer_revision_replaces_the_older_one(client: Client) -> None:
+    sink = LeadSink(client, 1, CONFIG)
+    state = _lead()
+    sink.put_lead("L", state)
+    sink.flush()
+    earlier = accept(state, Touch("t0", "L", "winter", "email_open", T0 - 10))
+    assert earlier is not None
+    sink.put_lead("L", earlier)
+    sink.flush()
+    rows = client.query("SELECT campaign_id, revenue_minor FROM v_attribution "
+                        "WHERE model = 'first_touch'").result_rows
+    assert rows == [("winter", 1000)]
