@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+from _common import BIN, leadclock
 
 EVENTS_PER_LEAD = 5.4  # what streams/demo.py generates on average
 GOAL_EVENTS_PER_S = 100_000
-BIN = Path(sys.executable).parent
 PHASES_RE = re.compile(
     r"read\+validate ([0-9.]+)s, engine fold ([0-9.]+)s, clickhouse write ([0-9.]+)s"
 )
@@ -54,16 +54,6 @@ class ChildRun:
     user_s: float
     sys_s: float
     stderr: str
-
-
-def leadclock() -> str:
-    found = BIN / "leadclock"
-    if found.exists():
-        return str(found)
-    on_path = shutil.which("leadclock")
-    if on_path is None:
-        raise SystemExit("cannot find the leadclock command; run with the venv's python")
-    return on_path
 
 
 def run_child(argv: list[str]) -> ChildRun:

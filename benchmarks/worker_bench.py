@@ -40,7 +40,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -51,6 +50,7 @@ from pathlib import Path
 from typing import IO
 
 import orjson
+from _common import leadclock
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
@@ -74,20 +74,9 @@ PROGRESS_RE = re.compile(
     r"worker: ([\d,]+) received: ([\d,]+) accepted, ([\d,]+) duplicates, "
     r"([\d,]+) rejected; ([\d,]+) lead writes in ([\d,]+) flushes"
 )
-BIN = Path(sys.executable).parent
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def leadclock() -> str:
-    found = BIN / "leadclock"
-    if found.exists():
-        return str(found)
-    on_path = shutil.which("leadclock")
-    if on_path is None:
-        raise SystemExit("cannot find the leadclock command; run with the venv's python")
-    return on_path
 
 
 def load_note() -> str:

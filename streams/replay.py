@@ -24,20 +24,16 @@ from schemas.validation import parse_event
 from sinks.exceptions import SinkError
 from sinks.sink import LeadSink
 from streams.contribution import accept
-from streams.processor import parse_keyed
+from streams.processor import Counters, parse_keyed
 from streams.state import LeadState
 
 Progress = Callable[[str], None]
 
 
 @dataclass
-class ReplayStats:
-    """Accounting of one replay: accepted + duplicates + rejected = received."""
+class ReplayStats(Counters):
+    """Accounting of one replay (accepted + duplicates + rejected = received) and timing."""
 
-    received: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
     seconds: float = 0.0
     read_seconds: float = 0.0
     """Reading and validating the log (included in ``seconds``, like the two below)."""
