@@ -227,6 +227,9 @@ def run_worker(args: argparse.Namespace, config: EngineConfig, dsn: str) -> None
     # aiokafka builds a debug record per produced message unless told otherwise.
     for name in ("aiokafka", "kafka", "faust", "mode"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Faust warns "producer buffer full" whenever changelog writes wait for the
+    # producer, which with a linger is ordinary backpressure, not a fault.
+    logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
     try:
         worker.execute_from_commandline()
     except SystemExit:
