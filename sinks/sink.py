@@ -183,7 +183,7 @@ class LeadSink:
     def _insert_leads(self, rows: dict[str, dict[str, list[Row]]]) -> int:
         self.faults.before_lead_insert(rows)
         written = 0
-        for name in LEAD_TABLES:  # lead_revisions last: a revision shows once complete
+        for name in LEAD_TABLES:  # lead_revisions last: views move to a revision after its rows
             table_rows = [row for by_table in rows.values() for row in by_table[name]]
             if table_rows:
                 self._insert(name, table_rows)

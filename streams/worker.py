@@ -185,7 +185,11 @@ def build_app(
 
     @app.timer(interval=0.5)  # type: ignore[untyped-decorator]
     async def flush_when_due() -> None:
-        if sink.due() and flusher.stream is not None:
+        # Also when nothing is pending but messages wait for their ack: their effects
+        # may have been written by a flush that ran while the agent was sending to the
+        # DLQ, and without this they would wait for the next message to be acked.
+        idle_unacked = bool(flusher.unacked) and not sink.pending()
+        if flusher.stream is not None and (sink.due() or idle_unacked):
             await flusher.flush()
 
     @app.timer(interval=args.progress_every)  # type: ignore[untyped-decorator]
