@@ -23,7 +23,7 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
                      "campaign_id", "currency", "touch_window", "purchase_window",
                      "touched_at", "purchased_at", "revenue_minor", "conversions_e9",
                      "revision"),
-    # Written after the three above: a revision is visible only once its rows are in.
+    # Written after the three above: the views move a lead to a revision after its rows.
     "lead_revisions": ("version", "lead_id", "revision", "written_at"),
     "ingest_ledger": ("source", "partition", "offset", "outcome", "lead_id", "event_id",
                       "recorded_at"),
