@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from schemas.timestamps import US_PER_SECOND
 from streams.exceptions import ConfigError
 
-US_PER_SECOND: Final = 1_000_000
 _UNIT_US: Final = {
     "s": US_PER_SECOND,
     "m": 60 * US_PER_SECOND,

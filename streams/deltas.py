@@ -9,10 +9,8 @@ campaign X get this revenue" and lag curves can be computed from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, TypeAlias
-
-from schemas.events import Event
 
 Stage: TypeAlias = Literal["warm", "hot"]
 NO_CAMPAIGN = "(none)"
@@ -57,14 +55,3 @@ class CreditDelta:
     purchased_at_us: int
     revenue_minor: int
     conversions_e9: int
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The result of one event: whether it was a duplicate, and its deltas."""
-
-    event: Event
-    duplicate: bool = False
-    reach: tuple[ReachDelta, ...] = ()
-    stages: tuple[StageDelta, ...] = ()
-    credits: tuple[CreditDelta, ...] = field(default=())

@@ -78,7 +78,6 @@ MODELS: Final[dict[str, ModelFn]] = {
     "position_based": position_based,
     "time_decay": time_decay,
 }
-MODEL_NAMES: Final = tuple(MODELS)
 POSITIONAL_MODELS: Final = frozenset(
     ("first_touch", "last_touch", "linear", "position_based")
 )

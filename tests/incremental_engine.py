@@ -18,6 +18,7 @@ What one event can change:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Final
 
 from schemas.events import Event, Purchase, Touch
@@ -25,9 +26,21 @@ from schemas.validation import fast_constructor
 from streams.attribution import credits_for, new_credit
 from streams.config import EngineConfig
 from streams.contribution import HOT_TYPES
-from streams.deltas import CreditDelta, Outcome, ReachDelta, Stage, StageDelta
+from streams.deltas import CreditDelta, ReachDelta, Stage, StageDelta
 from streams.state import LeadState
 from streams.windows import window_start_us
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one event: whether it was a duplicate, and its deltas."""
+
+    event: Event
+    duplicate: bool = False
+    reach: tuple[ReachDelta, ...] = ()
+    stages: tuple[StageDelta, ...] = ()
+    credits: tuple[CreditDelta, ...] = ()
+
 
 _HOT_TYPES = HOT_TYPES
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from streams.deltas import CreditDelta, Outcome, StageDelta
+from streams.deltas import CreditDelta, StageDelta
+from tests.incremental_engine import Outcome
 
 ReachKey = tuple[str, str, int]
 StageKey = tuple[str, str, str]

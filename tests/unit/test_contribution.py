@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 from schemas.events import Event
 from streams.config import EngineConfig
 from streams.contribution import accept, contribution
-from streams.deltas import Outcome
 from streams.state import LeadState
 from tests.compare import answer_from_totals, assert_same, run_engine
+from tests.incremental_engine import Outcome
 from tests.oracle import batch
 from tests.strategies import DAY_US, event_logs
 from tests.totals import Totals
