@@ -36,6 +36,7 @@ from streams import metrics
 from streams.config import EngineConfig
 from streams.exceptions import BrokerUnavailable
 from streams.kafka_admin import ensure_topics, group_lag
+from streams.offset_guard import OffsetGuard, keep_gaps_unacknowledged
 from streams.processor import Counters, MessageProcessor
 from streams.state import encode_state
 from streams.topics import TopicNames
@@ -156,6 +157,19 @@ def build_app(
         table, sink, lambda k, v, reason: dead.append((k, v, reason)), counters)
 
     started = time.monotonic()
+    keep_gaps_unacknowledged(topics.events)
+    def committed(tp: Any) -> int | None:
+        # Faust's own record of the offset it sought to on assignment (no public API).
+        offsets: Any = getattr(app.consumer, "_committed_offset", {})
+        value = offsets.get(tp)
+        return int(value) if value is not None else None
+
+    guard = OffsetGuard(committed)
+
+    def forget_offsets(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        guard.reset()
+
+    app.on_partitions_assigned.connect(forget_offsets)
 
     @app.agent(source)
     async def process(stream: Any) -> None:
@@ -168,6 +182,11 @@ def build_app(
                 _say(f"processing: first message {time.monotonic() - started:.1f}s "
                      f"after start")
             message = event.message
+            skipped = guard.skipped_from(message.tp, message.offset)
+            if skipped is not None and guard.should_seek(message.tp):
+                _say(f"{message.topic}/{message.partition}: offsets {skipped}.."
+                     f"{message.offset - 1} were skipped by the consumer; reading them again")
+                await app.consumer.seek(message.tp, skipped)
             outcome = processor.process(message.key, event.value, message.topic,
                                         message.partition, message.offset)
             metrics.EVENTS.labels(outcome).inc()

@@ -53,8 +53,12 @@ def answer_from_totals(totals: Totals) -> Answer:
 
 def assert_same(expected: Answer, actual: Answer) -> None:
     """Exact equality for counts and money; conversions within 1e-6 per key."""
-    assert actual.reach == expected.reach
-    assert actual.stages == expected.stages
+    for name in ("reach", "stages"):
+        want, got = getattr(expected, name), getattr(actual, name)
+        diff = {k: (want.get(k), got.get(k)) for k in set(want) | set(got)
+                if want.get(k) != got.get(k)}
+        assert not diff, f"{name} differs (expected, actual) on {len(diff)} keys: " + str(
+            dict(list(diff.items())[:10]))
     keys = set(expected.revenue) | set(actual.revenue)
     revenue_diff = {
         k: (expected.revenue.get(k, 0), actual.revenue.get(k, 0))
