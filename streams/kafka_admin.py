@@ -8,6 +8,7 @@ lead's state.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -19,6 +20,8 @@ from streams.exceptions import BrokerUnavailable, ConfigError
 CLIENT_ID = "leadclock-admin"
 BOOTSTRAP_TIMEOUT_MS = 8_000
 """How long a command waits for an unreachable broker before saying so."""
+METADATA_SETTLE_S = 15.0
+"""How long to wait for a just-created topic's partitions to show in its metadata."""
 
 
 def admin_client(brokers: str) -> KafkaAdminClient:
@@ -44,7 +47,7 @@ def ensure_topics(brokers: str, names: Iterable[str], partitions: int) -> None:
                 admin.create_topics([NewTopic(n, partitions, 1) for n in missing])
             except TopicAlreadyExistsError:
                 pass  # another process created it between list and create
-        counts = partition_counts(admin, wanted)
+        counts = _settled_partition_counts(admin, wanted)
         wrong = {n: c for n, c in counts.items() if c != partitions}
         if wrong:
             listing = ", ".join(f"{n} has {c}" for n, c in sorted(wrong.items()))
@@ -53,6 +56,21 @@ def ensure_topics(brokers: str, names: Iterable[str], partitions: int) -> None:
             raise ConfigError(msg)
     finally:
         admin.close()
+
+
+def _settled_partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """Partition counts, waiting briefly while a just-created topic still shows none.
+
+    Right after CreateTopics the broker can describe a new topic with no partitions
+    until its metadata has propagated (seen on a freshly started KRaft broker); that
+    is "not ready yet", not a wrong partition count.
+    """
+    deadline = time.monotonic() + METADATA_SETTLE_S
+    counts = partition_counts(admin, names)
+    while any(c == 0 for c in counts.values()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        counts = partition_counts(admin, names)
+    return counts
 
 
 def partition_counts(admin: KafkaAdminClient, names: Iterable[str]) -> dict[str, int]:

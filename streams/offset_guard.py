@@ -1,15 +1,33 @@
 """Never let the consumer skip offsets it has not processed.
 
-faust-streaming can hand an agent a prefetched message far beyond the committed offset
-right after a rebalance (faust-streaming#221), and it then records the skipped range
-as a "gap" that counts as acknowledged (``Consumer._add_gap``, meant for compacted
-topics and transaction markers; see also #606). The next commit then moves past
-messages nobody processed: a worker taking over a dead worker's partitions lost them
-(seen in ``tests/integration/test_recovery.py::test_two_workers_one_killed``).
+Two faust-streaming behaviours can move a partition past messages nobody processed.
+
+**Partitions nobody has committed yet.** While a worker restores its table after a
+rebalance, Faust's fetcher drains records of the not-yet-active source partitions from
+aiokafka and drops them (``Consumer.getmany`` yields only active partitions), which
+advances aiokafka's position. Faust then relies on ``perform_seek`` (seek to the
+committed offset) to read them again, but that is a no-op for a partition with no
+committed offset, so the partition silently resumes wherever the drained records
+ended. Seen in ``tests/integration/test_recovery.py::test_two_workers_one_killed``: a
+worker joining a young group started ``calls/0`` at offset 497 instead of 0, and 265
+calls were never processed (related: faust-streaming#216). This module makes
+``perform_seek`` move such partitions of the event topics to their first offset, which
+is what ``consumer_auto_offset_reset="earliest"`` promises.
+
+**Prefetched messages after a rebalance.** faust-streaming can hand an agent a
+prefetched message far beyond the committed offset right after a rebalance
+(faust-streaming#221), and it then records the skipped range as a "gap" that counts as
+acknowledged (``Consumer._add_gap``, meant for compacted topics and transaction
+markers; see also #606), so the next commit moves past messages nobody processed.
+(This was first blamed for the loss above; the guard below did fire once on a real
+skip, ``calls/1: offsets 2..177``, but could not see the uncommitted case, where it
+had no committed offset to compare with.)
 
 leadclock's event topics are plain, non-compacted and written without transactions,
 so their offsets are contiguous and a gap can only mean "skipped". This module:
 
+* seeks uncommitted event partitions to their earliest offset after every
+  ``perform_seek`` (see above);
 * stops Faust from acknowledging gaps on the event topics (other topics unchanged), so
   a skip can at worst hold commits back, never lose a message;
 * watches the offsets the agent sees and, when one jumps ahead of the next expected
@@ -22,7 +40,7 @@ transactional producers; their control records would look like skips forever.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,17 +49,136 @@ from faust.transport.consumer import Consumer
 RESEEK_INTERVAL_S = 1.0
 
 
-def keep_gaps_unacknowledged(event_topics: Collection[str]) -> None:
-    """Make Faust's consumer ignore offset gaps on ``event_topics`` instead of acking them."""
-    original = Consumer._add_gap
-    topics = frozenset(event_topics)
+def committable_offset(acked: list[int], start: int | None) -> tuple[int | None, list[int]]:
+    """The offset to commit for one partition, and the acknowledged offsets still held.
 
-    async def add_gap(self: Consumer, tp: Any, offset_from: int, offset_to: int) -> None:
-        if tp.topic in topics:
-            return  # leadclock re-reads skipped offsets instead (OffsetGuard)
-        await original(self, tp, offset_from, offset_to)
+    ``start`` is the first offset not yet committed (Kafka's committed offset, or the
+    partition's first offset when nothing was committed). A commit covers only the run
+    of acknowledged offsets that begins exactly there, so it can never pass a message
+    that was not processed. Faust's own rule commits the first run of acknowledged
+    offsets wherever it begins when nothing was committed yet, and accepts a run that
+    begins one past the committed offset.
+    """
+    held = sorted(offset for offset in set(acked) if start is None or offset >= start)
+    if start is None or not held or held[0] != start:
+        return None, held
+    end = 0
+    while end + 1 < len(held) and held[end + 1] == held[end] + 1:
+        end += 1
+    return held[end] + 1, held[end + 1:]
 
-    Consumer._add_gap = add_gap  # type: ignore[method-assign]
+
+@dataclass
+class ConsumerSafety:
+    """Patches to Faust's consumer that keep it from moving past unprocessed messages.
+
+    Installed once per worker for the event topics (other topics, such as the table
+    changelog, keep Faust's behaviour). Installing again replaces the patches.
+    """
+
+    event_topics: frozenset[str]
+    starts: dict[Any, int] = field(default_factory=dict)
+    """Where each uncommitted event partition was sent back to, since the last assignment."""
+
+    def start_of(self, consumer: Any, tp: Any) -> int | None:
+        """The first offset of ``tp`` not yet committed, or None while unknown."""
+        committed = consumer._committed_offset.get(tp)
+        return int(committed) if committed else self.starts.get(tp)
+
+    def forget(self) -> None:
+        """Call on every assignment: start offsets are found again after it."""
+        self.starts.clear()
+
+    def install(self) -> None:
+        """Replace Faust's seek, gap and commit-offset methods for the event topics.
+
+        Must run before the app creates its consumer (``_read_offset`` is wrapped when
+        the consumer sets it in ``__init__``).
+        """
+        safety = self
+        original_seek = _unpatched(Consumer.perform_seek)
+        original_gap = _unpatched(Consumer._add_gap)
+        original_new_offset = _unpatched(Consumer._new_offset)
+
+        async def perform_seek(consumer: Consumer) -> None:
+            await original_seek(consumer)
+            await safety._restart_uncommitted(consumer)
+
+        async def add_gap(consumer: Consumer, tp: Any, offset_from: int,
+                          offset_to: int) -> None:
+            if tp.topic in safety.event_topics:
+                return  # a gap is a skip here: OffsetGuard reads it again
+            await original_gap(consumer, tp, offset_from, offset_to)
+
+        def new_offset(consumer: Consumer, tp: Any) -> int | None:
+            if tp.topic not in safety.event_topics:
+                return original_new_offset(consumer, tp)  # type: ignore[no-any-return]
+            offset, held = committable_offset(consumer._acked[tp],
+                                              safety.start_of(consumer, tp))
+            consumer._acked[tp] = held
+            consumer._acked_index[tp] = set(held)
+            return offset
+
+        patches: tuple[tuple[str, Any, Any], ...] = (
+            ("perform_seek", perform_seek, original_seek),
+            ("_add_gap", add_gap, original_gap),
+            ("_new_offset", new_offset, original_new_offset),
+        )
+        for name, patch, original in patches:
+            patch.__wrapped__ = original
+            setattr(Consumer, name, patch)
+        Consumer._read_offset = property(  # type: ignore[assignment]
+            lambda consumer: consumer.__dict__["_leadclock_read_offset"],
+            lambda consumer, offsets: consumer.__dict__.__setitem__(
+                "_leadclock_read_offset", ReadOffsets(safety.event_topics, offsets)),
+        )
+
+    async def _restart_uncommitted(self, consumer: Consumer) -> None:
+        """Send event partitions with no committed offset back to their first offset.
+
+        Faust's ``perform_seek`` leaves them wherever the records it drained and dropped
+        ended. The seeks come first and do not wait (a wait would let the fetcher hand
+        out more records from the wrong position); offset 0 resets to the earliest
+        retained offset under ``auto_offset_reset="earliest"``, which is then looked
+        up so that commits know where the partition starts.
+        """
+        uncommitted = [tp for tp in consumer.assignment()
+                       if tp.topic in self.event_topics
+                       and not consumer._committed_offset.get(tp)]
+        if not uncommitted:
+            return
+        for tp in uncommitted:
+            await consumer.seek(tp, 0)
+        earliest = await consumer.earliest_offsets(*uncommitted)
+        for tp in uncommitted:
+            self.starts[tp] = int(earliest[tp])
+
+
+class ReadOffsets(dict[Any, int | None]):
+    """Faust's last-read offset per partition, never consulted for the event topics.
+
+    Faust's fetcher drops a message whose offset is below the last one it read. After a
+    seek back (``OffsetGuard``), a message fetched before the seek can still finish its
+    delivery and record its (higher) offset *after* the seek, and the fetcher then drops
+    every re-read message: the worker re-seeks forever and its commits never move (seen
+    as a stalled ``test_two_workers_one_killed``). For the event topics a re-read is
+    harmless (the engine is idempotent), so this mapping answers "nothing read yet" for
+    them, which lets every message through; other topics keep Faust's behaviour.
+    """
+
+    def __init__(self, event_topics: frozenset[str], offsets: Any = ()) -> None:
+        super().__init__(offsets)
+        self.event_topics = event_topics
+
+    def __getitem__(self, tp: Any) -> int | None:
+        if tp.topic in self.event_topics:
+            return None
+        return self.get(tp)
+
+
+def _unpatched(method: Any) -> Any:
+    """Faust's own method, so that installing again replaces a patch instead of stacking it."""
+    return getattr(method, "__wrapped__", method)
 
 
 @dataclass
@@ -49,6 +186,7 @@ class OffsetGuard:
     """Tracks the next expected offset per partition and seeks back over skips."""
 
     committed: Callable[[Any], int | None]
+    """The first offset of a partition not yet committed (``ConsumerSafety.start_of``)."""
     next_offset: dict[Any, int] = field(default_factory=dict)
     last_seek: dict[Any, float] = field(default_factory=dict)
 

@@ -36,7 +36,7 @@ from streams import metrics
 from streams.config import EngineConfig
 from streams.exceptions import BrokerUnavailable
 from streams.kafka_admin import ensure_topics, group_lag
-from streams.offset_guard import OffsetGuard, keep_gaps_unacknowledged
+from streams.offset_guard import ConsumerSafety, OffsetGuard
 from streams.processor import Counters, MessageProcessor
 from streams.state import encode_state
 from streams.topics import TopicNames
@@ -157,17 +157,13 @@ def build_app(
         table, sink, lambda k, v, reason: dead.append((k, v, reason)), counters)
 
     started = time.monotonic()
-    keep_gaps_unacknowledged(topics.events)
-    def committed(tp: Any) -> int | None:
-        # Faust's own record of the offset it sought to on assignment (no public API).
-        offsets: Any = getattr(app.consumer, "_committed_offset", {})
-        value = offsets.get(tp)
-        return int(value) if value is not None else None
-
-    guard = OffsetGuard(committed)
+    safety = ConsumerSafety(frozenset(topics.events))
+    safety.install()
+    guard = OffsetGuard(lambda tp: safety.start_of(app.consumer, tp))
 
     def forget_offsets(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         guard.reset()
+        safety.forget()
 
     app.on_partitions_assigned.connect(forget_offsets)
 
