@@ -44,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from faust.transport.consumer import Consumer
 
 RESEEK_INTERVAL_S = 1.0
@@ -137,18 +138,18 @@ class ConsumerSafety:
         """Send event partitions with no committed offset back to their first offset.
 
         Faust's ``perform_seek`` leaves them wherever the records it drained and dropped
-        ended. The seeks come first and do not wait (a wait would let the fetcher hand
-        out more records from the wrong position); offset 0 resets to the earliest
-        retained offset under ``auto_offset_reset="earliest"``, which is then looked
-        up so that commits know where the partition starts.
+        ended. Offset 0 resets to the earliest retained offset under
+        ``auto_offset_reset="earliest"``, which is then looked up so that commits know
+        where the partition starts. Records the fetcher hands out from the old position
+        meanwhile are caught by ``OffsetGuard`` and can never be committed past.
         """
         uncommitted = [tp for tp in consumer.assignment()
                        if tp.topic in self.event_topics
                        and not consumer._committed_offset.get(tp)]
         if not uncommitted:
             return
-        for tp in uncommitted:
-            await consumer.seek(tp, 0)
+        if not await seek_safely(consumer, dict.fromkeys(uncommitted, 0)):
+            return
         earliest = await consumer.earliest_offsets(*uncommitted)
         for tp in uncommitted:
             self.starts[tp] = int(earliest[tp])
@@ -174,6 +175,23 @@ class ReadOffsets(dict[Any, int | None]):
         if tp.topic in self.event_topics:
             return None
         return self.get(tp)
+
+
+async def seek_safely(consumer: Any, offsets: dict[Any, int]) -> bool:
+    """Seek on the consumer's own thread; False if the partitions moved meanwhile.
+
+    Faust's ``Consumer.seek`` calls aiokafka from the caller's thread while the consumer
+    thread may be inside ``fetched_records``; the two then race on aiokafka's record
+    buffer (seen as ``KeyError`` in ``fetched_records``, crashing the worker's fetcher).
+    ``seek_wait`` runs the seek on the consumer thread and waits for the new position.
+    A rebalance in between (partition no longer assigned, or no position in time) is
+    not an error: the next assignment seeks again, and commits stay held until then.
+    """
+    try:
+        await consumer.seek_wait(offsets)
+    except (KafkaError, TimeoutError):
+        return False
+    return True
 
 
 def _unpatched(method: Any) -> Any:

@@ -36,7 +36,7 @@ from streams import metrics
 from streams.config import EngineConfig
 from streams.exceptions import BrokerUnavailable
 from streams.kafka_admin import ensure_topics, group_lag
-from streams.offset_guard import ConsumerSafety, OffsetGuard
+from streams.offset_guard import ConsumerSafety, OffsetGuard, seek_safely
 from streams.processor import Counters, MessageProcessor
 from streams.state import encode_state
 from streams.topics import TopicNames
@@ -178,11 +178,21 @@ def build_app(
                 _say(f"processing: first message {time.monotonic() - started:.1f}s "
                      f"after start")
             message = event.message
+            start = safety.start_of(app.consumer, message.tp)
+            if start is not None and message.offset < start:
+                # A stale copy (prefetched before a rebalance or a seek) of a message
+                # whose effect is committed: processing it again is wasted work, and
+                # under a state TTL its lead may have expired since.
+                if not args.unsafe_auto_ack:
+                    await flusher.stream.ack(event)
+                continue
             skipped = guard.skipped_from(message.tp, message.offset)
             if skipped is not None and guard.should_seek(message.tp):
                 _say(f"{message.topic}/{message.partition}: offsets {skipped}.."
                      f"{message.offset - 1} were skipped by the consumer; reading them again")
-                await app.consumer.seek(message.tp, skipped)
+                if not await seek_safely(app.consumer, {message.tp: skipped}):
+                    _say(f"{message.topic}/{message.partition}: seek interrupted by a "
+                         f"rebalance")
             outcome = processor.process(message.key, event.value, message.topic,
                                         message.partition, message.offset)
             metrics.EVENTS.labels(outcome).inc()

@@ -66,8 +66,8 @@ class _Consumer:
     async def earliest_offsets(self, *tps: object) -> dict[object, int]:
         return dict.fromkeys(tps, 7)  # as if retention had removed offsets 0..6
 
-    async def seek(self, tp: object, offset: int) -> None:
-        self.seeks.append((tp, offset))
+    async def seek_wait(self, offsets: dict[object, int]) -> None:
+        self.seeks.extend(offsets.items())
 
 
 def _tp(name: str) -> TP:
