@@ -244,11 +244,11 @@ class WorkerRun:
 
 
 def worker_argv(brokers: str, prefix: str, partitions: int, workdir: Path, app_id: str,
-                metrics_port: int, unsafe: bool) -> list[str]:
+                metrics_port: int, unsafe: bool, extra: list[str]) -> list[str]:
     argv = [leadclock(), "worker", "--brokers", brokers, "--topic-prefix", prefix,
             "--partitions", str(partitions), "--clickhouse", f"chdb://{workdir / 'clickhouse'}",
             "--app-id", app_id, "--data-dir", str(workdir / "table"), "--progress-every", "1",
-            "--metrics-port", str(metrics_port)]
+            "--metrics-port", str(metrics_port), *extra]
     return [*argv, "--unsafe-auto-ack"] if unsafe else argv
 
 
@@ -425,6 +425,9 @@ def parse_args() -> argparse.Namespace:
                         help="seconds each phase may take before the run fails (default 400)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory, topics and consumer groups")
+    parser.add_argument("--worker-arg", action="append", default=[], metavar="ARG",
+                        help="extra argument for both worker runs, repeatable, e.g. "
+                             "--worker-arg=--state-ttl --worker-arg=90d")
     return parser.parse_args()
 
 
@@ -479,7 +482,7 @@ def main() -> None:
             print(f"{label}: start, {load_note()}")
             port = free_port()
             argv = worker_argv(args.brokers, prefix, args.partitions, workdir / group, group,
-                               port, unsafe)
+                               port, unsafe, args.worker_arg)
             run = run_worker(label, argv, workdir / group, args.brokers, group, topics,
                              events, port, args.timeout)
             report_worker(run, base)

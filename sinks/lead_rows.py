@@ -7,24 +7,32 @@ clickhouse-connect writes them without datetime conversions.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, NamedTuple
 
 from streams.contribution import Contribution
 
 US: Final = 1_000_000
 Row = tuple[object, ...]
 
+
+class LeadKey(NamedTuple):
+    """Whose rows: a lead, and its generation ('' unless a state TTL is on)."""
+
+    lead_id: str
+    generation: str = ""
+
+
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {
-    "lead_reach": ("version", "lead_id", "campaign_id", "touch_type", "window_start",
-                   "touches", "revision"),
-    "lead_stages": ("version", "lead_id", "stage", "campaign_id", "window_start",
-                    "touch_event_id", "touched_at", "revision"),
-    "lead_credits": ("version", "lead_id", "purchase_event_id", "touch_event_id", "model",
-                     "campaign_id", "currency", "touch_window", "purchase_window",
-                     "touched_at", "purchased_at", "revenue_minor", "conversions_e9",
-                     "revision"),
+    "lead_reach": ("version", "lead_id", "generation", "campaign_id", "touch_type",
+                   "window_start", "touches", "revision"),
+    "lead_stages": ("version", "lead_id", "generation", "stage", "campaign_id",
+                    "window_start", "touch_event_id", "touched_at", "revision"),
+    "lead_credits": ("version", "lead_id", "generation", "purchase_event_id",
+                     "touch_event_id", "model", "campaign_id", "currency", "touch_window",
+                     "purchase_window", "touched_at", "purchased_at", "revenue_minor",
+                     "conversions_e9", "revision"),
     # Written after the three above: the views move a lead to a revision after its rows.
-    "lead_revisions": ("version", "lead_id", "revision", "written_at"),
+    "lead_revisions": ("version", "lead_id", "generation", "revision", "written_at"),
     "ingest_ledger": ("source", "partition", "offset", "outcome", "lead_id", "event_id",
                       "recorded_at"),
     "rejected_events": ("raw", "reason", "rejected_at", "source", "partition", "offset"),
@@ -33,26 +41,27 @@ LEAD_TABLES: Final = ("lead_reach", "lead_stages", "lead_credits", "lead_revisio
 
 
 def lead_rows(
-    version: int, lead_id: str, c: Contribution, now_ms: int
+    version: int, key: LeadKey, c: Contribution, now_ms: int
 ) -> dict[str, list[Row]]:
-    """All rows of one lead at one revision, by table."""
+    """All rows of one lead (generation) at one revision, by table."""
     rev = c.revision
+    lead_id, gen = key
     return {
         "lead_reach": [
-            (version, lead_id, r.campaign_id, r.touch_type, r.window_start_us // US,
+            (version, lead_id, gen, r.campaign_id, r.touch_type, r.window_start_us // US,
              r.touches, rev)
             for r in c.reach
         ],
         "lead_stages": [
-            (version, lead_id, s.stage, s.campaign_id, s.window_start_us // US,
+            (version, lead_id, gen, s.stage, s.campaign_id, s.window_start_us // US,
              s.touch_event_id, s.touched_at_us, rev)
             for s in c.stages
         ],
         "lead_credits": [
-            (version, lead_id, d.purchase_event_id, d.touch_event_id, d.model, d.campaign_id,
+            (version, lead_id, gen, d.purchase_event_id, d.touch_event_id, d.model, d.campaign_id,
              d.currency, d.touch_window_us // US, d.purchase_window_us // US,
              d.touched_at_us, d.purchased_at_us, d.revenue_minor, d.conversions_e9, rev)
             for d in c.credits
         ],
-        "lead_revisions": [(version, lead_id, rev, now_ms)],
+        "lead_revisions": [(version, lead_id, gen, rev, now_ms)],
     }

@@ -25,7 +25,7 @@ from schemas.events import Rejection
 from sinks.errors import first_line, is_bad_data, is_transient
 from sinks.exceptions import PermanentRowError, SinkError, TransientSinkError
 from sinks.faults import Faults
-from sinks.lead_rows import COLUMNS, LEAD_TABLES, Row, lead_rows
+from sinks.lead_rows import COLUMNS, LEAD_TABLES, LeadKey, Row, lead_rows
 from streams.config import EngineConfig
 from streams.contribution import contribution
 from streams.state import LeadState
@@ -47,7 +47,7 @@ class FlushStats:
 class Batch:
     """What is waiting to be written."""
 
-    leads: dict[str, LeadState] = field(default_factory=dict)
+    leads: dict[LeadKey, LeadState] = field(default_factory=dict)
     ledger: list[Row] = field(default_factory=list)
     rejected: list[Row] = field(default_factory=list)
     oldest: float | None = None
@@ -58,8 +58,8 @@ class Batch:
 
     def merge_older(self, older: Batch) -> None:
         """Put a failed batch back behind this newer one (newer lead states win)."""
-        for lead_id, state in older.leads.items():
-            self.leads.setdefault(lead_id, state)
+        for key, state in older.leads.items():
+            self.leads.setdefault(key, state)
         self.ledger[:0] = older.ledger
         self.rejected[:0] = older.rejected
 
@@ -80,9 +80,9 @@ class LeadSink:
     _contexts: dict[str, InsertContext] = field(default_factory=dict)
     poisoned: list[tuple[str, LeadState, str]] = field(default_factory=list)
 
-    def put_lead(self, lead_id: str, state: LeadState) -> None:
-        """Remember the newest state of a lead; it is written at the next flush."""
-        self._batch.leads[lead_id] = state
+    def put_lead(self, lead_id: str, state: LeadState, generation: str = "") -> None:
+        """Remember the newest state of a lead (generation); written at the next flush."""
+        self._batch.leads[LeadKey(lead_id, generation)] = state
         self._touch()
 
     def put_ledger(self, source: str, partition: int, offset: int, outcome: str,
@@ -166,8 +166,8 @@ class LeadSink:
 
     def _write(self, batch: Batch) -> int:
         now = _now_ms()
-        rows = {lead_id: lead_rows(self.version, lead_id, contribution(state, self.config), now)
-                for lead_id, state in batch.leads.items()}
+        rows = {key: lead_rows(self.version, key, contribution(state, self.config), now)
+                for key, state in batch.leads.items()}
         try:
             written = self._insert_leads(rows)
         except PermanentRowError:
@@ -180,8 +180,8 @@ class LeadSink:
                 written += len(table_rows)
         return written
 
-    def _insert_leads(self, rows: dict[str, dict[str, list[Row]]]) -> int:
-        self.faults.before_lead_insert(rows)
+    def _insert_leads(self, rows: dict[LeadKey, dict[str, list[Row]]]) -> int:
+        self.faults.before_lead_insert({key.lead_id for key in rows})
         written = 0
         for name in LEAD_TABLES:  # lead_revisions last: views move to a revision after its rows
             table_rows = [row for by_table in rows.values() for row in by_table[name]]
@@ -190,34 +190,36 @@ class LeadSink:
                 written += len(table_rows)
         return written
 
-    def _insert_lead_by_lead(self, rows: dict[str, dict[str, list[Row]]], batch: Batch) -> int:
+    def _insert_lead_by_lead(self, rows: dict[LeadKey, dict[str, list[Row]]],
+                             batch: Batch) -> int:
         """Isolate the leads ClickHouse refuses, so one bad row cannot block the rest."""
         written = 0
         refused: list[tuple[str, LeadState, str]] = []
-        for lead_id, by_table in rows.items():
+        for key, by_table in rows.items():
             try:
-                written += self._insert_leads({lead_id: by_table})
+                written += self._insert_leads({key: by_table})
             except PermanentRowError as error:
-                self._drop_partial(lead_id, by_table)
-                refused.append((lead_id, batch.leads[lead_id], str(error)))
+                self._drop_partial(key, by_table)
+                refused.append((key.lead_id, batch.leads[key], str(error)))
         if refused and len(refused) == len(rows) > 1:
             msg = f"ClickHouse refused the rows of every lead in the batch: {refused[0][2]}"
             raise SinkError(msg)
         self.poisoned.extend(refused)
         return written
 
-    def _drop_partial(self, lead_id: str, by_table: dict[str, list[Row]]) -> None:
+    def _drop_partial(self, key: LeadKey, by_table: dict[str, list[Row]]) -> None:
         """Delete what landed of a refused lead's new revision.
 
         Its older revision must stay visible: the views deduplicate each row identity
         to its highest revision, so a half-written newer revision would hide it.
         """
-        revision = by_table["lead_revisions"][0][2]
+        revision = by_table["lead_revisions"][0][-2]
         for table in LEAD_TABLES:
             self.client.command(
-                f"DELETE FROM {table} WHERE version = {{v:UInt32}} "
-                "AND lead_id = {l:String} AND revision = {r:UInt64}",
-                parameters={"v": self.version, "l": lead_id, "r": revision},
+                f"DELETE FROM {table} WHERE version = {{v:UInt32}} AND lead_id = {{l:String}} "
+                "AND generation = {g:String} AND revision = {r:UInt64}",
+                parameters={"v": self.version, "l": key.lead_id, "g": key.generation,
+                            "r": revision},
             )
 
     def _insert(self, table: str, rows: list[Row]) -> None:

@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="SECONDS",
                         help="consumer session timeout: how soon a dead worker's partitions "
                              "move to the others (env LEADCLOCK_SESSION_TIMEOUT)")
+    worker.add_argument("--state-ttl", default=_env("LEADCLOCK_STATE_TTL", ""),
+                        metavar="DURATION",
+                        help="drop the state of leads idle this long in event time, e.g. "
+                             "180d; at least the lookback; trades exactness for bounded "
+                             "state, see docs/state-ttl.md (env LEADCLOCK_STATE_TTL; "
+                             "default: keep all state)")
     worker.add_argument("--metrics-port", type=int,
                         default=_env("LEADCLOCK_METRICS_PORT", "0"),
                         help="serve Prometheus /metrics on 127.0.0.1:PORT (0: off)")

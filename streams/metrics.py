@@ -8,6 +8,8 @@ EVENTS = Counter("leadclock_events_total", "Messages processed, by outcome", ["o
 FLUSH_SECONDS = Histogram("leadclock_sink_flush_seconds", "Duration of successful flushes")
 FLUSH_RETRIES = Counter("leadclock_sink_flush_retries_total", "Failed flushes (retried)")
 PENDING = Gauge("leadclock_sink_pending", "Entries waiting to be written to ClickHouse")
+LEADS_EXPIRED = Counter("leadclock_leads_expired_total",
+                        "Lead states dropped by the state TTL (--state-ttl)")
 LAG = Gauge("leadclock_partition_lag", "Messages not yet committed", ["topic", "partition"])
 
 

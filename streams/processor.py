@@ -13,14 +13,15 @@ both (idempotently) repairs that.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 
 from schemas.events import Event, Rejection
 from schemas.validation import parse_event
 from sinks.sink import LeadSink
 from streams.contribution import accept
-from streams.state import decode_state, encode_state
+from streams.expiry import arrivals_from_json, arrivals_to_json, next_arrivals
+from streams.state import decode_entry, encode_state
 
 
 def parse_keyed(key: bytes | None, value: bytes) -> Event | Rejection:
@@ -41,6 +42,8 @@ class Counters:
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
+    expired: int = 0
+    """Leads whose state a state TTL dropped (not messages: not in the sum above)."""
 
 
 @dataclass
@@ -51,6 +54,11 @@ class MessageProcessor:
     sink: LeadSink
     dead_letter: Callable[[bytes | None, bytes, str], None]
     counters: Counters
+    topic_index: Mapping[str, int] | None = None
+    """Event topic -> index, given when a state TTL is on: leads then record the
+    offsets of their messages and live in generations (``streams.expiry``)."""
+    last_event_us: int | None = None
+    """Event time of the last valid message (the worker's TTL watermark reads it)."""
 
     def process(
         self, key: bytes | None, value: bytes, topic: str, partition: int, offset: int
@@ -65,8 +73,11 @@ class MessageProcessor:
             self.sink.put_ledger(topic, partition, offset, "rejected", "", "")
             return "rejected"
         lead = parsed.lead_id
+        self.last_event_us = parsed.occurred_at_us
         table_key = lead.encode()  # == key, checked above
-        state = decode_state(lead, self.table.get(table_key))
+        entry = self.table.get(table_key)
+        state, extra = decode_entry(lead, entry)
+        generation, extra = self._arrive(entry is not None, extra, topic, offset)
         new_state = accept(state, parsed)
         if new_state is None:
             self.counters.duplicates += 1
@@ -74,12 +85,21 @@ class MessageProcessor:
             # Written again on purpose: after a kill -9 the local store can hold an
             # event whose changelog write was lost; rewriting puts it in the changelog
             # before this message's offset is committed.
-            self.table[table_key] = encode_state(state)
-            self.sink.put_lead(lead, state)
+            kept = state
         else:
             self.counters.accepted += 1
             outcome = "accepted"
-            self.table[table_key] = encode_state(new_state)
-            self.sink.put_lead(lead, new_state)
+            kept = new_state
+        self.table[table_key] = encode_state(kept, extra)
+        self.sink.put_lead(lead, kept, generation)
         self.sink.put_ledger(topic, partition, offset, outcome, lead, parsed.event_id)
         return outcome
+
+    def _arrive(self, entry_exists: bool, extra: object, topic: str,
+                offset: int) -> tuple[str, object]:
+        """The lead's generation and the bookkeeping to store, after this message."""
+        if self.topic_index is None:
+            return "", extra
+        arrivals = next_arrivals(entry_exists, arrivals_from_json(extra),
+                                 self.topic_index[topic], offset)
+        return arrivals.generation, arrivals_to_json(arrivals)

@@ -85,27 +85,38 @@ def _insert_sorted(items: tuple[_E, ...], item: _E) -> tuple[_E, ...]:
     return (*items[:at], item, *items[at:])
 
 
-def encode_state(state: LeadState) -> bytes:
-    """Serialise a lead's state compactly for the Faust table (lead id is the key)."""
-    return orjson.dumps(
-        [
-            [[t.occurred_at_us, t.event_id, _TYPE_CODE[t.touch_type], t.campaign_id]
-             for t in state.touches],
-            [[p.occurred_at_us, p.event_id, p.amount_minor, p.currency, p.campaign_id]
-             for p in state.purchases],
-        ]
-    )
+def encode_state(state: LeadState, extra: object = None) -> bytes:
+    """Serialise a lead's state compactly for the Faust table (lead id is the key).
+
+    ``extra`` (JSON-able) is bookkeeping stored beside the events, e.g. what a state TTL
+    needs (``streams.expiry``); it is not part of the state and ``decode_state`` skips it.
+    """
+    entry: list[object] = [
+        [[t.occurred_at_us, t.event_id, _TYPE_CODE[t.touch_type], t.campaign_id]
+         for t in state.touches],
+        [[p.occurred_at_us, p.event_id, p.amount_minor, p.currency, p.campaign_id]
+         for p in state.purchases],
+    ]
+    if extra is not None:
+        entry.append(extra)
+    return orjson.dumps(entry)
 
 
 def decode_state(lead_id: str, data: bytes | None) -> LeadState:
     """Inverse of :func:`encode_state`; ``None`` (no entry yet) is the empty state."""
+    return decode_entry(lead_id, data)[0]
+
+
+def decode_entry(lead_id: str, data: bytes | None) -> tuple[LeadState, object]:
+    """The state and the ``extra`` stored with it (None if none), from one parse."""
     if data is None:
-        return LeadState()
-    touches_raw, purchases_raw = orjson.loads(data)
+        return LeadState(), None
+    entry = orjson.loads(data)
     touch_types: tuple[TouchType, ...] = TOUCH_TYPES
-    return LeadState(
+    state = LeadState(
         tuple(Touch(eid, lead_id, cid, touch_types[code], at)
-              for at, eid, code, cid in touches_raw),
+              for at, eid, code, cid in entry[0]),
         tuple(Purchase(eid, lead_id, at, amount, currency, cid)
-              for at, eid, amount, currency, cid in purchases_raw),
+              for at, eid, amount, currency, cid in entry[1]),
     )
+    return state, entry[2] if len(entry) > 2 else None

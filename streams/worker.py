@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from faust.types import TP
 
 from sinks.client import connect
 from sinks.exceptions import SinkError, TransientSinkError
@@ -35,6 +36,7 @@ from sinks.versions import ensure_version
 from streams import metrics
 from streams.config import EngineConfig
 from streams.exceptions import BrokerUnavailable
+from streams.expiry import StateTtl, Watermarks, entry_expired
 from streams.kafka_admin import ensure_topics, group_lag
 from streams.offset_guard import ConsumerSafety, OffsetGuard, seek_safely
 from streams.processor import Counters, MessageProcessor
@@ -119,10 +121,12 @@ def build_app(
 ) -> tuple[faust.App, AckAfterFlush]:
     """Create the Faust app, its topics, table, agent and timers."""
     topics = TopicNames.with_prefix(args.topic_prefix)
+    ttl = StateTtl.from_text(args.state_ttl, lookback_us=config.lookback_us)
     ensure_topics(args.brokers, (*topics.events, topics.dlq), args.partitions)
     client = connect(dsn)
     migrate(client)
-    ensure_version(client, args.attribution_version, config.describe())
+    ensure_version(client, args.attribution_version,
+                   {**config.describe(), **(ttl.describe() if ttl else {})})
     sink = LeadSink(client, args.attribution_version, config, faults=Faults.from_env())
 
     app = faust.App(
@@ -154,7 +158,9 @@ def build_app(
     counters = Counters()
     dead: list[tuple[bytes | None, bytes, str]] = []
     processor = MessageProcessor(
-        table, sink, lambda k, v, reason: dead.append((k, v, reason)), counters)
+        table, sink, lambda k, v, reason: dead.append((k, v, reason)), counters,
+        topic_index={topic: i for i, topic in enumerate(topics.events)} if ttl else None)
+    watermarks = Watermarks(ttl) if ttl else None
 
     started = time.monotonic()
     safety = ConsumerSafety(frozenset(topics.events))
@@ -166,6 +172,24 @@ def build_app(
         safety.forget()
 
     app.on_partitions_assigned.connect(forget_offsets)
+
+    def sweep(partition: int, horizon_us: int) -> int:
+        """Drop the expired leads of one partition; runs while a message of it is current.
+
+        Faust writes a table change to the current message's partition (store and
+        changelog), so only that partition's leads can be deleted here.
+        """
+        committed = [safety.start_of(app.consumer, TP(topic, partition))
+                     for topic in topics.events]
+        store: Any = table.data  # RocksDB store: one database per partition
+        db = store._dbs.get(partition)
+        if db is None:
+            return 0
+        expired = [key for key, entry in store._visible_items(db)
+                   if entry_expired(key.decode(), entry, horizon_us, committed)]
+        for key in expired:
+            del table[key]
+        return len(expired)
 
     @app.agent(source)
     async def process(stream: Any) -> None:
@@ -196,6 +220,15 @@ def build_app(
             outcome = processor.process(message.key, event.value, message.topic,
                                         message.partition, message.offset)
             metrics.EVENTS.labels(outcome).inc()
+            if watermarks is not None and outcome != "rejected":
+                assert processor.last_event_us is not None
+                watermarks.observe(message.partition, processor.last_event_us,
+                                   time.time_ns() // 1_000)
+                horizon = watermarks.sweep_horizon(message.partition)
+                if horizon is not None:
+                    expired = sweep(message.partition, horizon)
+                    counters.expired += expired
+                    metrics.LEADS_EXPIRED.inc(expired)
             while dead:
                 key, value, reason = dead.pop()
                 await dlq.send(key=key, value=value, headers={
@@ -222,7 +255,8 @@ def build_app(
         _say(f"{counters.received:,} received: {counters.accepted:,} accepted, "
              f"{counters.duplicates:,} duplicates, {counters.rejected:,} rejected; "
              f"{sink.stats.leads:,} lead writes in {sink.stats.flushes:,} flushes "
-             f"({sink.stats.failures:,} failed)")
+             f"({sink.stats.failures:,} failed)"
+             + (f"; {counters.expired:,} leads expired" if ttl else ""))
 
     @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
     async def lag() -> None:

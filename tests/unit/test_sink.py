@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from clickhouse_connect.driver.client import Client
 
 from schemas.events import Purchase, Touch
-from sinks.client import connect
 from sinks.exceptions import SinkError, TransientSinkError
 from sinks.faults import Faults
-from sinks.migrate import migrate
 from sinks.sink import LeadSink
 from streams.config import EngineConfig
 from streams.contribution import accept
@@ -20,14 +15,6 @@ from streams.state import LeadState
 
 T0 = 1_767_225_600_000_000
 CONFIG = EngineConfig()
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[Client]:
-    ch = connect(f"chdb://{tmp_path / 'ch'}")
-    migrate(ch)
-    yield ch
-    ch.close()
 
 
 def _lead() -> LeadState:

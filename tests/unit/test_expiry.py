@@ -1,0 +1,80 @@
+"""State TTL rules: when a lead may expire, how generations are named, when to sweep."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas.events import Purchase, Touch
+from streams.exceptions import ConfigError
+from streams.expiry import (
+    NO_OFFSET,
+    Arrivals,
+    StateTtl,
+    Watermarks,
+    arrived,
+    is_expired,
+    newest_event_us,
+    opened_by,
+)
+from streams.state import LeadState
+
+DAY = 86_400 * 1_000_000
+
+
+def _state(*days: int, purchase_day: int | None = None) -> LeadState:
+    touches = tuple(Touch(f"t{d}", "L", "c", "click", d * DAY) for d in days)
+    purchases = () if purchase_day is None else (
+        Purchase("p", "L", purchase_day * DAY, 100, "USD", None),)
+    return LeadState(touches, purchases)
+
+
+def test_ttl_must_cover_the_lookback() -> None:
+    assert StateTtl.from_text("", lookback_us=90 * DAY) is None
+    assert StateTtl.from_text("180d", lookback_us=90 * DAY) == StateTtl(180 * DAY)
+    with pytest.raises(ConfigError, match="shorter than the lookback"):
+        StateTtl.from_text("30d", lookback_us=90 * DAY)
+    with pytest.raises(ConfigError, match="state-ttl"):
+        StateTtl.from_text("soon", lookback_us=90 * DAY)
+
+
+def test_generation_is_named_after_the_message_that_opened_it() -> None:
+    opened = opened_by(2, 4711)
+    assert opened == Arrivals("c4711", (NO_OFFSET, NO_OFFSET, 4711, NO_OFFSET))
+    later = arrived(arrived(opened, 0, 12), 2, 5000)
+    assert later == Arrivals("c4711", (12, NO_OFFSET, 5000, NO_OFFSET))
+    assert arrived(later, 2, 4800) is later  # a re-read of an older message
+
+
+def test_newest_event_looks_at_touches_and_purchases() -> None:
+    assert newest_event_us(LeadState()) is None
+    assert newest_event_us(_state(3, 9)) == 9 * DAY
+    assert newest_event_us(_state(3, purchase_day=20)) == 20 * DAY
+
+
+def test_expires_only_when_idle_and_committed() -> None:
+    state = _state(1, 5)
+    arrivals = Arrivals("e0", (10, NO_OFFSET, 3, NO_OFFSET))
+    committed = [11, None, 4, None]
+    assert is_expired(state, arrivals, 6 * DAY, committed)
+    # Not idle long enough: its newest event is at the horizon.
+    assert not is_expired(state, arrivals, 5 * DAY, committed)
+    # A message of the lead is not committed yet (offset 10 on topic 0): it could be
+    # redelivered and must find the state it was applied to.
+    assert not is_expired(state, arrivals, 6 * DAY, [10, None, 4, None])
+    # Unknown commit position on a topic the lead has messages on.
+    assert not is_expired(state, arrivals, 6 * DAY, [11, None, None, None])
+
+
+def test_watermark_never_passes_the_wall_clock_and_sweeps_each_tenth_of_the_ttl() -> None:
+    marks = Watermarks(StateTtl(100 * DAY))
+    marks.observe(0, 50 * DAY, now_us=1_000 * DAY)
+    assert marks.sweep_horizon(0) is None  # first look: remembers where it started
+    marks.observe(0, 55 * DAY, now_us=1_000 * DAY)
+    assert marks.sweep_horizon(0) is None  # moved less than 10 days
+    marks.observe(0, 40 * DAY, now_us=1_000 * DAY)  # late event: watermark stays
+    marks.observe(0, 61 * DAY, now_us=1_000 * DAY)
+    assert marks.sweep_horizon(0) == -39 * DAY
+    assert marks.sweep_horizon(0) is None
+    marks.observe(0, 5_000 * DAY, now_us=1_000 * DAY)  # from the future: clamped
+    assert marks.newest_us[0] == 1_000 * DAY
+    assert marks.sweep_horizon(1) is None  # a partition not seen yet
