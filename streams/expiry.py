@@ -159,21 +159,43 @@ def is_expired(state: LeadState, arrivals: Arrivals, horizon_us: int,
 
 @dataclass
 class Watermarks:
-    """Newest event time seen per partition, and when each partition is due a sweep."""
+    """Event time reached per partition, and when each partition is due a sweep.
+
+    Faust reads a partition's four event topics side by side, not in event-time order:
+    in a backfill a sparse topic (purchases) can race months ahead of a busy one (email
+    opens). The partition's event time is therefore its newest event, but no later than
+    the newest event of any topic that still has messages waiting (a *backlog*), so
+    leads whose events are still queued are not expired. A topic that is caught up holds
+    nothing back, so a topic that goes quiet does not stop expiry.
+    """
 
     ttl: StateTtl
-    newest_us: dict[int, int] = field(default_factory=dict)
+    newest_us: dict[tuple[int, int], int] = field(default_factory=dict)
+    behind: dict[tuple[int, int], bool] = field(default_factory=dict)
     swept_at_us: dict[int, int] = field(default_factory=dict)
 
-    def observe(self, partition: int, occurred_at_us: int, now_us: int) -> None:
-        """Advance the partition's watermark; never past the wall clock.
+    def observe(self, partition: int, topic_index: int, occurred_at_us: int,
+                now_us: int, *, backlog: bool) -> None:
+        """Record a message's event time and whether its topic-partition has a backlog.
 
-        A (valid) event dated in the future would otherwise expire every lead of its
-        partition at once.
+        The event time is clamped to the wall clock: a (valid) event dated in the
+        future would otherwise expire every lead of its partition at once.
         """
+        key = (partition, topic_index)
         at = min(occurred_at_us, now_us)
-        if at > self.newest_us.get(partition, at - 1):
-            self.newest_us[partition] = at
+        if at > self.newest_us.get(key, at - 1):
+            self.newest_us[key] = at
+        self.behind[key] = backlog
+
+    def reached_us(self, partition: int) -> int | None:
+        """The partition's event time (None: nothing seen yet)."""
+        seen = [(at, self.behind[key]) for key, at in self.newest_us.items()
+                if key[0] == partition]
+        if not seen:
+            return None
+        reached = max(at for at, _ in seen)
+        waiting = [at for at, backlog in seen if backlog]
+        return min(reached, *waiting) if waiting else reached
 
     def sweep_horizon(self, partition: int) -> int | None:
         """The expiry horizon if the partition is due a sweep, else None.
@@ -181,12 +203,12 @@ class Watermarks:
         The first sweep of a partition waits one step too, so a worker that just started
         (and has seen only a little of the partition) does not sweep at once.
         """
-        newest = self.newest_us.get(partition)
-        if newest is None:
+        reached = self.reached_us(partition)
+        if reached is None:
             return None
         step = max(self.ttl.ttl_us // SWEEPS_PER_TTL, 1)
-        last = self.swept_at_us.setdefault(partition, newest)
-        if newest - last < step:
+        last = self.swept_at_us.setdefault(partition, reached)
+        if reached - last < step:
             return None
-        self.swept_at_us[partition] = newest
-        return newest - self.ttl.ttl_us
+        self.swept_at_us[partition] = reached
+        return reached - self.ttl.ttl_us

@@ -80,15 +80,28 @@ class ConsumerSafety:
     event_topics: frozenset[str]
     starts: dict[Any, int] = field(default_factory=dict)
     """Where each uncommitted event partition was sent back to, since the last assignment."""
+    durable: dict[Any, int] = field(default_factory=dict)
+    """Committed offsets known to be in Kafka: read at assignment, or from a commit that
+    succeeded. (Faust records a commit's offsets even when the commit failed.)"""
 
     def start_of(self, consumer: Any, tp: Any) -> int | None:
         """The first offset of ``tp`` not yet committed, or None while unknown."""
         committed = consumer._committed_offset.get(tp)
         return int(committed) if committed else self.starts.get(tp)
 
+    def durable_start_of(self, tp: Any) -> int | None:
+        """Like ``start_of``, counting only commits known to have succeeded.
+
+        What the state TTL relies on: a message below this offset is never redelivered
+        to this group.
+        """
+        committed = self.durable.get(tp)
+        return committed if committed is not None else self.starts.get(tp)
+
     def forget(self) -> None:
         """Call on every assignment: start offsets are found again after it."""
         self.starts.clear()
+        self.durable.clear()
 
     def install(self) -> None:
         """Replace Faust's seek, gap and commit-offset methods for the event topics.
@@ -100,10 +113,25 @@ class ConsumerSafety:
         original_seek = _unpatched(Consumer.perform_seek)
         original_gap = _unpatched(Consumer._add_gap)
         original_new_offset = _unpatched(Consumer._new_offset)
+        original_commit = _unpatched(Consumer._commit_offsets)
 
         async def perform_seek(consumer: Consumer) -> None:
             await original_seek(consumer)
+            for tp in consumer.assignment():
+                committed = consumer._committed_offset.get(tp)
+                if tp.topic in safety.event_topics and committed:
+                    safety.durable[tp] = int(committed)  # just read from Kafka
             await safety._restart_uncommitted(consumer)
+
+        async def commit_offsets(consumer: Consumer, offsets: Any,
+                                 start_new_transaction: bool = True) -> bool:
+            did_commit: bool = await original_commit(consumer, offsets,
+                                                     start_new_transaction)
+            if did_commit:
+                assignment = consumer.assignment()
+                safety.durable.update({tp: offset for tp, offset in offsets.items()
+                                       if tp in assignment and tp.topic in safety.event_topics})
+            return did_commit
 
         async def add_gap(consumer: Consumer, tp: Any, offset_from: int,
                           offset_to: int) -> None:
@@ -124,6 +152,7 @@ class ConsumerSafety:
             ("perform_seek", perform_seek, original_seek),
             ("_add_gap", add_gap, original_gap),
             ("_new_offset", new_offset, original_new_offset),
+            ("_commit_offsets", commit_offsets, original_commit),
         )
         for name, patch, original in patches:
             patch.__wrapped__ = original

@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,12 @@ class AckAfterFlush:
     unacked: list[Any] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     fatal: SinkError | None = None
+    before_write: Callable[[], Awaitable[None]] | None = None
+    """Awaited after a batch is detached and before it is written. With a state TTL it
+    flushes the table's changelog: whether a message opened a new generation depends
+    on the table, so rows of a generation must never reach ClickHouse before the
+    table entry that named it is durable (a standby taking over after a crash would
+    otherwise file the same event under another generation, and count it twice)."""
 
     async def flush(self) -> None:
         """Write everything pending and ack its messages; retry until it succeeds.
@@ -93,6 +100,8 @@ class AckAfterFlush:
                 break
             started = time.monotonic()
             try:
+                if self.before_write is not None:
+                    await self.before_write()
                 await loop.run_in_executor(None, self.sink.write, batch)
             except TransientSinkError as error:
                 self.sink.give_back(batch)
@@ -151,15 +160,18 @@ def build_app(
     dlq = app.topic(topics.dlq, key_type=bytes, value_type=bytes,
                     key_serializer="raw", value_serializer="raw")
     flusher = AckAfterFlush(sink, dlq)
+    if ttl is not None:
+        flusher.before_write = lambda: app.producer.flush()
     # bytes key and value types select Faust's "raw" codec for the changelog: the
     # state is already compact orjson (streams.state), no second JSON layer.
     table = app.Table("lead_state", partitions=args.partitions, key_type=bytes,
                       value_type=bytes)
     counters = Counters()
     dead: list[tuple[bytes | None, bytes, str]] = []
+    topic_index = {topic: i for i, topic in enumerate(topics.events)}
     processor = MessageProcessor(
         table, sink, lambda k, v, reason: dead.append((k, v, reason)), counters,
-        topic_index={topic: i for i, topic in enumerate(topics.events)} if ttl else None)
+        topic_index=topic_index if ttl else None)
     watermarks = Watermarks(ttl) if ttl else None
 
     started = time.monotonic()
@@ -179,7 +191,7 @@ def build_app(
         Faust writes a table change to the current message's partition (store and
         changelog), so only that partition's leads can be deleted here.
         """
-        committed = [safety.start_of(app.consumer, TP(topic, partition))
+        committed = [safety.durable_start_of(TP(topic, partition))
                      for topic in topics.events]
         store: Any = table.data  # RocksDB store: one database per partition
         db = store._dbs.get(partition)
@@ -222,8 +234,11 @@ def build_app(
             metrics.EVENTS.labels(outcome).inc()
             if watermarks is not None and outcome != "rejected":
                 assert processor.last_event_us is not None
-                watermarks.observe(message.partition, processor.last_event_us,
-                                   time.time_ns() // 1_000)
+                highwater = app.consumer.highwater(message.tp)
+                watermarks.observe(message.partition, topic_index[message.topic],
+                                   processor.last_event_us, time.time_ns() // 1_000,
+                                   backlog=highwater is not None
+                                   and message.offset + 1 < highwater)
                 horizon = watermarks.sweep_horizon(message.partition)
                 if horizon is not None:
                     expired = sweep(message.partition, horizon)

@@ -67,14 +67,30 @@ def test_expires_only_when_idle_and_committed() -> None:
 
 def test_watermark_never_passes_the_wall_clock_and_sweeps_each_tenth_of_the_ttl() -> None:
     marks = Watermarks(StateTtl(100 * DAY))
-    marks.observe(0, 50 * DAY, now_us=1_000 * DAY)
+    now = 1_000 * DAY
+    marks.observe(0, 1, 50 * DAY, now, backlog=False)
     assert marks.sweep_horizon(0) is None  # first look: remembers where it started
-    marks.observe(0, 55 * DAY, now_us=1_000 * DAY)
+    marks.observe(0, 1, 55 * DAY, now, backlog=False)
     assert marks.sweep_horizon(0) is None  # moved less than 10 days
-    marks.observe(0, 40 * DAY, now_us=1_000 * DAY)  # late event: watermark stays
-    marks.observe(0, 61 * DAY, now_us=1_000 * DAY)
+    marks.observe(0, 1, 40 * DAY, now, backlog=False)  # late event: event time stays
+    marks.observe(0, 1, 61 * DAY, now, backlog=False)
     assert marks.sweep_horizon(0) == -39 * DAY
     assert marks.sweep_horizon(0) is None
-    marks.observe(0, 5_000 * DAY, now_us=1_000 * DAY)  # from the future: clamped
-    assert marks.newest_us[0] == 1_000 * DAY
+    marks.observe(0, 1, 5_000 * DAY, now, backlog=False)  # from the future: clamped
+    assert marks.reached_us(0) == 1_000 * DAY
     assert marks.sweep_horizon(1) is None  # a partition not seen yet
+
+
+def test_a_topic_with_a_backlog_holds_the_partition_back() -> None:
+    """In a backfill the purchases topic may run months ahead of the touches."""
+    marks = Watermarks(StateTtl(100 * DAY))
+    now = 1_000 * DAY
+    marks.observe(3, 3, 400 * DAY, now, backlog=False)  # purchases: read to the end
+    marks.observe(3, 0, 20 * DAY, now, backlog=True)  # email opens: more waiting
+    assert marks.reached_us(3) == 20 * DAY
+    assert marks.sweep_horizon(3) is None
+    marks.observe(3, 0, 150 * DAY, now, backlog=True)
+    assert marks.sweep_horizon(3) == 50 * DAY
+    # Once caught up, a quiet topic holds nothing back.
+    marks.observe(3, 0, 160 * DAY, now, backlog=False)
+    assert marks.reached_us(3) == 400 * DAY

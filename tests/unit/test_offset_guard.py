@@ -78,7 +78,7 @@ def _tp(name: str) -> TP:
 @pytest.fixture
 def safety(monkeypatch: pytest.MonkeyPatch) -> ConsumerSafety:
     # Restore Faust's methods after the test, whatever the patches do to them.
-    for name in ("perform_seek", "_add_gap", "_new_offset"):
+    for name in ("perform_seek", "_add_gap", "_new_offset", "_commit_offsets"):
         monkeypatch.setattr(Consumer, name, getattr(Consumer, name))
     monkeypatch.setattr(Consumer, "_read_offset", None, raising=False)
     patches = ConsumerSafety(frozenset({"calls", "clicks"}))
@@ -101,6 +101,11 @@ def test_uncommitted_event_partitions_restart_at_their_first_offset(
     assert safety.start_of(consumer, _tp("calls/0")) == 120
     assert safety.start_of(consumer, _tp("calls/1")) == 7
     assert safety.start_of(consumer, _tp("w-changelog/1")) is None
+    # What the state TTL trusts: offsets read from Kafka (or committed successfully).
+    assert safety.durable_start_of(_tp("calls/0")) == 120
+    assert safety.durable_start_of(_tp("calls/1")) == 7
+    safety.forget()
+    assert safety.durable_start_of(_tp("calls/0")) is None
 
 
 def test_commits_never_pass_an_unprocessed_offset(safety: ConsumerSafety) -> None:
