@@ -42,8 +42,6 @@ class Counters:
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
-    expired: int = 0
-    """Leads whose state a state TTL dropped (not messages: not in the sum above)."""
 
 
 @dataclass

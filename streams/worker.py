@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
-from faust.types import TP
 
 from sinks.client import connect
 from sinks.exceptions import SinkError, TransientSinkError
@@ -37,11 +36,12 @@ from sinks.versions import ensure_version
 from streams import metrics
 from streams.config import EngineConfig
 from streams.exceptions import BrokerUnavailable
-from streams.expiry import StateTtl, Watermarks, entry_expired
+from streams.expiry import StateTtl, Watermarks
 from streams.kafka_admin import ensure_topics, group_lag
 from streams.offset_guard import ConsumerSafety, OffsetGuard, seek_safely
 from streams.processor import Counters, MessageProcessor
 from streams.state import encode_state
+from streams.table_sweep import TableSweeper
 from streams.topics import TopicNames
 
 MAX_BACKOFF_S = 30.0
@@ -168,11 +168,9 @@ def build_app(
                       value_type=bytes)
     counters = Counters()
     dead: list[tuple[bytes | None, bytes, str]] = []
-    topic_index = {topic: i for i, topic in enumerate(topics.events)}
     processor = MessageProcessor(
         table, sink, lambda k, v, reason: dead.append((k, v, reason)), counters,
-        topic_index=topic_index if ttl else None)
-    watermarks = Watermarks(ttl) if ttl else None
+        topic_index={topic: i for i, topic in enumerate(topics.events)} if ttl else None)
 
     started = time.monotonic()
     safety = ConsumerSafety(frozenset(topics.events))
@@ -184,24 +182,8 @@ def build_app(
         safety.forget()
 
     app.on_partitions_assigned.connect(forget_offsets)
-
-    def sweep(partition: int, horizon_us: int) -> int:
-        """Drop the expired leads of one partition; runs while a message of it is current.
-
-        Faust writes a table change to the current message's partition (store and
-        changelog), so only that partition's leads can be deleted here.
-        """
-        committed = [safety.durable_start_of(TP(topic, partition))
-                     for topic in topics.events]
-        store: Any = table.data  # RocksDB store: one database per partition
-        db = store._dbs.get(partition)
-        if db is None:
-            return 0
-        expired = [key for key, entry in store._visible_items(db)
-                   if entry_expired(key.decode(), entry, horizon_us, committed)]
-        for key in expired:
-            del table[key]
-        return len(expired)
+    sweeper = TableSweeper(table, lambda: app.consumer, safety, topics.events,
+                           Watermarks(ttl)) if ttl else None
 
     @app.agent(source)
     async def process(stream: Any) -> None:
@@ -232,18 +214,9 @@ def build_app(
             outcome = processor.process(message.key, event.value, message.topic,
                                         message.partition, message.offset)
             metrics.EVENTS.labels(outcome).inc()
-            if watermarks is not None and outcome != "rejected":
-                assert processor.last_event_us is not None
-                highwater = app.consumer.highwater(message.tp)
-                watermarks.observe(message.partition, topic_index[message.topic],
-                                   processor.last_event_us, time.time_ns() // 1_000,
-                                   backlog=highwater is not None
-                                   and message.offset + 1 < highwater)
-                horizon = watermarks.sweep_horizon(message.partition)
-                if horizon is not None:
-                    expired = sweep(message.partition, horizon)
-                    counters.expired += expired
-                    metrics.LEADS_EXPIRED.inc(expired)
+            if sweeper is not None and processor.last_event_us is not None \
+                    and outcome != "rejected":
+                sweeper.after_message(message.tp, message.offset, processor.last_event_us)
             while dead:
                 key, value, reason = dead.pop()
                 await dlq.send(key=key, value=value, headers={
@@ -271,7 +244,7 @@ def build_app(
              f"{counters.duplicates:,} duplicates, {counters.rejected:,} rejected; "
              f"{sink.stats.leads:,} lead writes in {sink.stats.flushes:,} flushes "
              f"({sink.stats.failures:,} failed)"
-             + (f"; {counters.expired:,} leads expired" if ttl else ""))
+             + (f"; {sweeper.expired:,} leads expired" if sweeper else ""))
 
     @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
     async def lag() -> None:

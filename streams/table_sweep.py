@@ -1,0 +1,60 @@
+"""The state TTL applied to the worker's Faust table (the I/O side of ``streams.expiry``).
+
+Called by the agent after each valid message: it advances the partition's event time
+and, when a sweep is due, deletes the partition's expired leads through the table, so
+the RocksDB store, the changelog and the standby replica all forget them. Faust writes
+a table change to the *current message's* partition, which is why this runs inside the
+agent, for the partition of the message just processed, and never on a timer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from faust.types import TP
+
+from streams import metrics
+from streams.expiry import Watermarks, entry_expired
+from streams.offset_guard import ConsumerSafety
+
+
+@dataclass
+class TableSweeper:
+    """Expires idle leads of one worker's table, partition by partition."""
+
+    table: Any
+    """The Faust table (RocksDB store: one database per partition)."""
+    consumer: Callable[[], Any]
+    safety: ConsumerSafety
+    event_topics: tuple[str, ...]
+    watermarks: Watermarks
+    expired: int = 0
+
+    def after_message(self, tp: Any, offset: int, event_us: int) -> None:
+        """Account for a processed message; sweep its partition if that is due."""
+        highwater = self.consumer().highwater(tp)
+        self.watermarks.observe(tp.partition, self.event_topics.index(tp.topic), event_us,
+                                time.time_ns() // 1_000,
+                                backlog=highwater is not None and offset + 1 < highwater)
+        horizon = self.watermarks.sweep_horizon(tp.partition)
+        if horizon is not None:
+            expired = self.sweep(tp.partition, horizon)
+            self.expired += expired
+            metrics.LEADS_EXPIRED.inc(expired)
+
+    def sweep(self, partition: int, horizon_us: int) -> int:
+        """Delete the partition's leads that ``entry_expired`` says may go."""
+        committed = [self.safety.durable_start_of(TP(topic, partition))
+                     for topic in self.event_topics]
+        store = self.table.data
+        db = store._dbs.get(partition)
+        if db is None:
+            return 0
+        expired = [key for key, entry in store._visible_items(db)
+                   if entry_expired(key.decode(), entry, horizon_us, committed)]
+        for key in expired:
+            del self.table[key]
+        return len(expired)
