@@ -2,7 +2,7 @@
 
 By default no state expires and every answer is exact. With a TTL the worker drops the
 state of a lead that has been idle for longer than the TTL, in **event time**: its
-newest event is older than the newest event seen on its partition minus the TTL. That
+newest event is older than its partition's event time (``Watermarks``) minus the TTL. That
 bounds the table by the leads active within the TTL, and trades exactness for it
 (documented in docs/state-ttl.md):
 
@@ -22,7 +22,7 @@ Two rules keep that trade the only one, so that crashes and redelivery stay exac
 * A lead expires only once every message that touched it is committed: a message that
   could still be redelivered must find the state it was applied to.
 
-Everything here is pure; ``streams.worker`` does the table I/O.
+Everything here is pure; ``streams.table_sweep`` does the table I/O.
 """
 
 from __future__ import annotations
@@ -170,8 +170,8 @@ class Watermarks:
     """
 
     ttl: StateTtl
-    newest_us: dict[tuple[int, int], int] = field(default_factory=dict)
-    behind: dict[tuple[int, int], bool] = field(default_factory=dict)
+    topics: dict[int, dict[int, tuple[int, bool]]] = field(default_factory=dict)
+    """Per partition, per topic index: (newest event time, backlog after it)."""
     swept_at_us: dict[int, int] = field(default_factory=dict)
 
     def observe(self, partition: int, topic_index: int, occurred_at_us: int,
@@ -181,20 +181,18 @@ class Watermarks:
         The event time is clamped to the wall clock: a (valid) event dated in the
         future would otherwise expire every lead of its partition at once.
         """
-        key = (partition, topic_index)
+        seen = self.topics.setdefault(partition, {})
         at = min(occurred_at_us, now_us)
-        if at > self.newest_us.get(key, at - 1):
-            self.newest_us[key] = at
-        self.behind[key] = backlog
+        newest = seen.get(topic_index, (at, backlog))[0]
+        seen[topic_index] = (max(newest, at), backlog)
 
     def reached_us(self, partition: int) -> int | None:
         """The partition's event time (None: nothing seen yet)."""
-        seen = [(at, self.behind[key]) for key, at in self.newest_us.items()
-                if key[0] == partition]
+        seen = self.topics.get(partition)
         if not seen:
             return None
-        reached = max(at for at, _ in seen)
-        waiting = [at for at, backlog in seen if backlog]
+        reached = max(at for at, _ in seen.values())
+        waiting = [at for at, backlog in seen.values() if backlog]
         return min(reached, *waiting) if waiting else reached
 
     def sweep_horizon(self, partition: int) -> int | None:

@@ -56,7 +56,7 @@ class MessageProcessor:
     """Event topic -> index, given when a state TTL is on: leads then record the
     offsets of their messages and live in generations (``streams.expiry``)."""
     last_event_us: int | None = None
-    """Event time of the last valid message (the worker's TTL watermark reads it)."""
+    """Event time of the last message, None if it was rejected (read by the TTL sweep)."""
 
     def process(
         self, key: bytes | None, value: bytes, topic: str, partition: int, offset: int
@@ -65,6 +65,7 @@ class MessageProcessor:
         self.counters.received += 1
         parsed = parse_keyed(key, value)
         if isinstance(parsed, Rejection):
+            self.last_event_us = None
             self.counters.rejected += 1
             self.dead_letter(key, value, parsed.reason)
             self.sink.put_rejection(parsed, topic, partition, offset)

@@ -10,7 +10,7 @@ agent, for the partition of the message just processed, and never on a timer.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,14 +29,15 @@ class TableSweeper:
     """The Faust table (RocksDB store: one database per partition)."""
     consumer: Callable[[], Any]
     safety: ConsumerSafety
-    event_topics: tuple[str, ...]
+    topic_index: Mapping[str, int]
+    """Event topic -> its index in ``TopicNames.events`` (as the processor's)."""
     watermarks: Watermarks
     expired: int = 0
 
     def after_message(self, tp: Any, offset: int, event_us: int) -> None:
         """Account for a processed message; sweep its partition if that is due."""
         highwater = self.consumer().highwater(tp)
-        self.watermarks.observe(tp.partition, self.event_topics.index(tp.topic), event_us,
+        self.watermarks.observe(tp.partition, self.topic_index[tp.topic], event_us,
                                 time.time_ns() // 1_000,
                                 backlog=highwater is not None and offset + 1 < highwater)
         horizon = self.watermarks.sweep_horizon(tp.partition)
@@ -48,7 +49,7 @@ class TableSweeper:
     def sweep(self, partition: int, horizon_us: int) -> int:
         """Delete the partition's leads that ``entry_expired`` says may go."""
         committed = [self.safety.durable_start_of(TP(topic, partition))
-                     for topic in self.event_topics]
+                     for topic in self.topic_index]
         store = self.table.data
         db = store._dbs.get(partition)
         if db is None:

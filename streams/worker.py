@@ -168,9 +168,10 @@ def build_app(
                       value_type=bytes)
     counters = Counters()
     dead: list[tuple[bytes | None, bytes, str]] = []
+    topic_index = {topic: i for i, topic in enumerate(topics.events)}
     processor = MessageProcessor(
         table, sink, lambda k, v, reason: dead.append((k, v, reason)), counters,
-        topic_index={topic: i for i, topic in enumerate(topics.events)} if ttl else None)
+        topic_index=topic_index if ttl else None)
 
     started = time.monotonic()
     safety = ConsumerSafety(frozenset(topics.events))
@@ -182,7 +183,7 @@ def build_app(
         safety.forget()
 
     app.on_partitions_assigned.connect(forget_offsets)
-    sweeper = TableSweeper(table, lambda: app.consumer, safety, topics.events,
+    sweeper = TableSweeper(table, lambda: app.consumer, safety, topic_index,
                            Watermarks(ttl)) if ttl else None
 
     @app.agent(source)
@@ -214,8 +215,7 @@ def build_app(
             outcome = processor.process(message.key, event.value, message.topic,
                                         message.partition, message.offset)
             metrics.EVENTS.labels(outcome).inc()
-            if sweeper is not None and processor.last_event_us is not None \
-                    and outcome != "rejected":
+            if sweeper is not None and processor.last_event_us is not None:
                 sweeper.after_message(message.tp, message.offset, processor.last_event_us)
             while dead:
                 key, value, reason = dead.pop()
