@@ -1,0 +1,76 @@
+"""Write campaigns back as a registry file (CSV or YAML) that parse_registry reads back equal.
+
+Used by the demo to write its campaigns file and by ``campaigns list``-style output.
+Money is written as a decimal string in major units (``"1500.50"``), never a float, so
+the file means exactly the minor units it came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+import yaml
+
+from schemas.campaign_types import DEFAULT_GOAL_MODEL, Campaign
+from schemas.money import format_minor
+from schemas.registry_files import COLUMNS
+
+
+def minor_text(amount_minor: int, currency: str) -> str:
+    """Minor units as a plain decimal in major units: ``(150050, "USD") -> "1500.50"``."""
+    return format_minor(amount_minor, currency).rpartition(" ")[0]
+
+
+def campaign_row(campaign: Campaign) -> dict[str, str]:
+    """One campaign as registry column texts (``""`` for a column left to its default)."""
+    target = (
+        minor_text(campaign.goal_target, campaign.goal_currency)
+        if campaign.goal_metric == "revenue" else str(campaign.goal_target)
+    )
+    spend = (
+        minor_text(campaign.spend_minor, campaign.spend_currency)
+        if campaign.spend_minor is not None else ""
+    )
+    return {
+        "campaign_id": campaign.campaign_id,
+        "name": campaign.name,
+        "kind": campaign.kind,
+        "channel": campaign.channel,
+        "starts_on": campaign.starts_on.isoformat(),
+        "ends_on": campaign.ends_on.isoformat(),
+        "goal_metric": campaign.goal_metric,
+        "goal_target": target,
+        "goal_currency": campaign.goal_currency,
+        "goal_model": campaign.goal_model,
+        "spend": spend,
+        "spend_currency": campaign.spend_currency,
+        "declared_on": campaign.declared_on.isoformat(),
+    }
+
+
+def to_csv(campaigns: Iterable[Campaign]) -> str:
+    """An RFC 4180 registry (CRLF line ends, every column, a header row)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for campaign in campaigns:
+        row = campaign_row(campaign)
+        writer.writerow([row[column] for column in COLUMNS])
+    return out.getvalue()
+
+
+def to_yaml(campaigns: Iterable[Campaign]) -> str:
+    """A YAML registry: a list of mappings, defaults left out, counts as integers."""
+    items = []
+    for campaign in campaigns:
+        row = campaign_row(campaign)
+        item: dict[str, object] = {
+            column: row[column] for column in COLUMNS
+            if row[column] and not (column == "goal_model" and row[column] == DEFAULT_GOAL_MODEL)
+        }
+        if campaign.goal_metric != "revenue":
+            item["goal_target"] = campaign.goal_target
+        items.append(item)
+    return yaml.safe_dump(items, sort_keys=False, allow_unicode=True, default_flow_style=False)
