@@ -200,7 +200,10 @@ def unknown_column(column: str) -> str:
 def read_yaml(name: str, text: str) -> RawFile:
     """Read a YAML list of mappings, safely, keeping every value's line."""
     raw = RawFile()
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks the characters already
+    except yaml.YAMLError as exc:
+        return _failed(name, _error_line(exc, text), FILE, f"invalid YAML: {_yaml_reason(exc)}")
     try:
         root = loader.get_single_node()
         if root is None:
@@ -303,6 +306,8 @@ def _error_line(exc: yaml.YAMLError, text: str) -> int:
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:
     """The reason part of a PyYAML error, without its multi-line source excerpt."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        return f"character U+{exc.character:04X} is not allowed ({exc.reason})"
     problem = getattr(exc, "problem", None)
     context = getattr(exc, "context", None)
     if problem:
