@@ -59,3 +59,37 @@ def registries(draw: st.DrawFn, max_size: int = 6) -> list[Campaign]:
 def day(text: str) -> date:
     """Shorthand for an ISO date in tests."""
     return date.fromisoformat(text)
+
+
+#: Near tests.strategies' event times (2023-11-15 + 0-12 days), so goals of generated
+#: registries are met, maturing and not_met in about equal measure.
+_NEAR_EVENTS = st.dates(date(2023, 11, 1), date(2023, 11, 30))
+
+
+@st.composite
+def judged_registries(draw: st.DrawFn,
+                      ids: tuple[str, ...] = ("spring", "summer", "fall", "winter"),
+                      ) -> list[Campaign]:
+    """Registries for tests.strategies' event logs: some of their campaigns (and
+    ``winter``, which has no events), small goals and dates around the events."""
+    chosen = draw(st.lists(st.sampled_from(ids), unique=True))
+    registry = []
+    for cid in chosen:
+        kind = draw(st.sampled_from(["marketing", "sales"]))
+        metric = draw(st.sampled_from(GOAL_METRICS[kind]))  # type: ignore[index]
+        starts_on = draw(_NEAR_EVENTS)
+        currency = draw(st.sampled_from(["USD", "JPY", "KWD"]))
+        spend = draw(st.none() | st.tuples(st.integers(1, 10**6),
+                                           st.sampled_from(["USD", "JPY", "KWD"])))
+        registry.append(Campaign(
+            campaign_id=cid, name=cid.title(), kind=kind, channel="email",
+            starts_on=starts_on, ends_on=starts_on + timedelta(days=draw(st.integers(0, 5))),
+            goal_metric=metric,
+            goal_target=draw(st.integers(1, 150_000) if metric == "revenue"
+                             else st.integers(1, 3)),
+            goal_currency=currency if metric == "revenue" else "",
+            goal_model=draw(st.sampled_from(ATTRIBUTION_MODELS)),
+            spend_minor=spend[0] if spend else None, spend_currency=spend[1] if spend else "",
+            declared_on=draw(_NEAR_EVENTS),
+        ))
+    return registry
