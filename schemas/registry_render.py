@@ -18,6 +18,22 @@ from schemas.money import format_minor
 from schemas.registry_files import COLUMNS
 
 
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that double-quotes text holding YAML's Unicode line breaks.
+
+    PyYAML writes NEL (U+0085) and U+2028/U+2029 raw in plain and single-quoted
+    scalars, where a reader folds them into a space; only double quotes escape them.
+    """
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if any(ch in text for ch in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
+
+
 def minor_text(amount_minor: int, currency: str) -> str:
     """Minor units as a plain decimal in major units: ``(150050, "USD") -> "1500.50"``."""
     return format_minor(amount_minor, currency).rpartition(" ")[0]
@@ -62,7 +78,7 @@ def to_csv(campaigns: Iterable[Campaign]) -> str:
 
 
 def to_yaml(campaigns: Iterable[Campaign]) -> str:
-    """A YAML registry: a list of mappings, defaults left out, counts as integers."""
+    """A YAML registry: a list of mappings, defaults left out, counts and dates native."""
     items = []
     for campaign in campaigns:
         row = campaign_row(campaign)
@@ -72,5 +88,9 @@ def to_yaml(campaigns: Iterable[Campaign]) -> str:
         }
         if campaign.goal_metric != "revenue":
             item["goal_target"] = campaign.goal_target
+        for column in ("starts_on", "ends_on", "declared_on"):  # YAML dates, unquoted
+            item[column] = getattr(campaign, column)
         items.append(item)
-    return yaml.safe_dump(items, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return yaml.dump(
+        items, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )

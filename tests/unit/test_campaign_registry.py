@@ -349,3 +349,16 @@ def test_csv_round_trip(registry: list[Campaign], bom: bool) -> None:
 @given(registry=registries())
 def test_yaml_round_trip(registry: list[Campaign]) -> None:
     assert parse_registry("reg.yaml", to_yaml(registry).encode(), TODAY) == registry
+
+
+@settings(max_examples=100, deadline=None)
+@given(registry=registries(), data=st.data())
+def test_damaged_files_give_problems_not_exceptions(registry: list[Campaign],
+                                                    data: st.DataObject) -> None:
+    for name, text in (("reg.csv", to_csv(registry)), ("reg.yaml", to_yaml(registry))):
+        start = data.draw(st.integers(0, len(text)))
+        end = data.draw(st.integers(start, min(len(text), start + 5)))
+        damaged = text[:start] + data.draw(st.text(max_size=5)) + text[end:]
+        result = parse_registry(name, damaged.encode(), TODAY)
+        assert all(isinstance(r, Campaign) for r in result) \
+            or all(isinstance(r, RegistryProblem) and r.line >= 1 for r in result)
