@@ -7,7 +7,7 @@ in. The file format (CSV/YAML, lines, columns) is :mod:`schemas.registry_files`;
 rules for one campaign's values are :mod:`schemas.campaign_rules`; the record type is
 :mod:`schemas.campaign_types`.
 
-Decisions where SPEC §6 is silent (the README repeats those a user relies on):
+Decisions where SPEC §6 is silent (the README must repeat them with the CLI):
 
 - ``(none)`` cannot be registered: it holds revenue whose purchase had no touch in its
   lookback, and it is not a campaign.
@@ -102,10 +102,12 @@ def _duplicate_ids(name: str, records: list[RawRecord]) -> list[RegistryProblem]
         if len(where) < 2:
             continue
         for line in where:
-            others = ", ".join(str(other) for other in where if other != line) or str(line)
+            others = [str(other) for other in where if other != line] or [str(line)]
+            noun = "line" if len(others) == 1 else "lines"
             problems.append(RegistryProblem(
                 name, line, "campaign_id",
-                f"{campaign_id!r} appears more than once in this file (also line {others})",
+                f"{campaign_id!r} appears more than once in this file (also {noun} "
+                f"{', '.join(others)})",
             ))
     return problems
 

@@ -304,9 +304,9 @@ def test_duplicate_ids_report_every_line() -> None:
     found = problems(text)
     assert "reg.csv:3: goal_currency: required for a revenue goal" in found
     assert [p for p in found if "more than once" in p] == [
-        "reg.csv:2: campaign_id: 'nl-jan' appears more than once in this file (also line 4, 5)",
-        "reg.csv:4: campaign_id: 'nl-jan' appears more than once in this file (also line 2, 5)",
-        "reg.csv:5: campaign_id: 'nl-jan' appears more than once in this file (also line 2, 4)",
+        "reg.csv:2: campaign_id: 'nl-jan' appears more than once in this file (also lines 4, 5)",
+        "reg.csv:4: campaign_id: 'nl-jan' appears more than once in this file (also lines 2, 5)",
+        "reg.csv:5: campaign_id: 'nl-jan' appears more than once in this file (also lines 2, 4)",
     ]
 
 
