@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-from streams.contribution import Contribution
+from streams.engine.contribution import Contribution
 
 US: Final = 1_000_000
 Row = tuple[object, ...]

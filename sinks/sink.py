@@ -26,9 +26,9 @@ from sinks.errors import first_line, is_bad_data, is_transient
 from sinks.exceptions import PermanentRowError, SinkError, TransientSinkError
 from sinks.faults import Faults
 from sinks.lead_rows import COLUMNS, LEAD_TABLES, LeadKey, Row, lead_rows
-from streams.config import EngineConfig
-from streams.contribution import contribution
-from streams.state import LeadState
+from streams.engine.config import EngineConfig
+from streams.engine.contribution import contribution
+from streams.engine.state import LeadState
 
 
 @dataclass

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import IO, NoReturn
 
 from schemas.exceptions import LeadclockError
-from streams.config import EngineConfig
+from streams.engine.config import EngineConfig
 from streams.exceptions import InputError
-from streams.topics import TopicNames
+from streams.kafka.topics import TopicNames
 
 PROG = "leadclock"
 
@@ -198,8 +198,8 @@ def cmd_replay(args: argparse.Namespace) -> None:
     from sinks.migrate import migrate
     from sinks.sink import LeadSink
     from sinks.versions import ensure_version
-    from streams.replay import file_records, replay
-    from streams.topic_reader import topic_records
+    from streams.engine.replay import file_records, replay
+    from streams.kafka.topic_reader import topic_records
 
     config = _engine_config(args)
     with ExitStack() as stack:
@@ -221,8 +221,8 @@ def cmd_replay(args: argparse.Namespace) -> None:
 
 def cmd_produce(args: argparse.Namespace) -> None:
     """Send a file to the topics."""
-    from streams.kafka_admin import ensure_topics
-    from streams.produce import produce
+    from streams.kafka.admin import ensure_topics
+    from streams.kafka.produce import produce
 
     topics = TopicNames.with_prefix(args.topic_prefix)
     ensure_topics(args.brokers, (*topics.events, topics.dlq), args.partitions)
@@ -233,7 +233,7 @@ def cmd_produce(args: argparse.Namespace) -> None:
 
 def cmd_topics(args: argparse.Namespace) -> None:
     """Create the topics."""
-    from streams.kafka_admin import ensure_topics
+    from streams.kafka.admin import ensure_topics
 
     topics = TopicNames.with_prefix(args.topic_prefix)
     ensure_topics(args.brokers, (*topics.events, topics.dlq), args.partitions)
@@ -243,7 +243,7 @@ def cmd_topics(args: argparse.Namespace) -> None:
 
 def cmd_status(args: argparse.Namespace) -> None:
     """Print lag (and worker metrics when a URL is given)."""
-    from streams.status import lag_table, worker_metrics
+    from streams.kafka.status import lag_table, worker_metrics
 
     topics = TopicNames.with_prefix(args.topic_prefix)
     print(f"consumer group {args.app_id} on {args.brokers}")
@@ -274,7 +274,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     """Run the Faust worker until interrupted."""
-    from streams.worker import run_worker
+    from streams.faust_app.worker import run_worker
 
     run_worker(args, _engine_config(args), _dsn(args))
 

@@ -1,6 +1,6 @@
 """An incremental model of SPEC §3: ``apply(state, event) -> (state, outcome)``, pure.
 
-The pipeline itself writes absolute per-lead contributions (``streams.contribution``);
+The pipeline itself writes absolute per-lead contributions (``streams.engine.contribution``);
 this second, independent formulation emits *increments* instead, retracting the old
 credits and adding the new ones whenever a late touch changes a path. The tests check
 that, fed any permutation of a log, its summed deltas equal both the batch oracle and
@@ -23,12 +23,12 @@ from typing import Final
 
 from schemas.events import Event, Purchase, Touch
 from schemas.validation import fast_constructor
-from streams.attribution import credits_for, new_credit
-from streams.config import EngineConfig
-from streams.contribution import HOT_TYPES
-from streams.deltas import CreditDelta, ReachDelta, Stage, StageDelta
-from streams.state import LeadState
-from streams.windows import window_start_us
+from streams.engine.attribution import credits_for, new_credit
+from streams.engine.config import EngineConfig
+from streams.engine.contribution import HOT_TYPES
+from streams.engine.records import CreditDelta, ReachDelta, Stage, StageDelta
+from streams.engine.state import LeadState
+from streams.engine.windows import window_start_us
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from streams.deltas import CreditDelta, StageDelta
+from streams.engine.records import CreditDelta, StageDelta
 from tests.incremental_engine import Outcome
 
 ReachKey = tuple[str, str, int]

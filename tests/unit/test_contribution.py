@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.events import Event
-from streams.config import EngineConfig
-from streams.contribution import accept, contribution
-from streams.state import LeadState
+from streams.engine.config import EngineConfig
+from streams.engine.contribution import accept, contribution
+from streams.engine.state import LeadState
 from tests.compare import answer_from_totals, assert_same, run_engine
 from tests.incremental_engine import Outcome
 from tests.oracle import batch

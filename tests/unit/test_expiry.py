@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from schemas.events import Purchase, Touch
-from streams.exceptions import ConfigError
-from streams.expiry import (
+from streams.engine.expiry import (
     NO_OFFSET,
     Arrivals,
     StateTtl,
@@ -16,7 +15,8 @@ from streams.expiry import (
     newest_event_us,
     opened_by,
 )
-from streams.state import LeadState
+from streams.engine.state import LeadState
+from streams.exceptions import ConfigError
 
 DAY = 86_400 * 1_000_000
 

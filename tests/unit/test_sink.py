@@ -9,9 +9,9 @@ from schemas.events import Purchase, Touch
 from sinks.exceptions import SinkError, TransientSinkError
 from sinks.faults import Faults
 from sinks.sink import LeadSink
-from streams.config import EngineConfig
-from streams.contribution import accept
-from streams.state import LeadState
+from streams.engine.config import EngineConfig
+from streams.engine.contribution import accept
+from streams.engine.state import LeadState
 
 T0 = 1_767_225_600_000_000
 CONFIG = EngineConfig()

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 from schemas.events import Event, Purchase, Touch
 from sinks.sink import LeadSink
-from streams.config import EngineConfig
-from streams.expiry import entry_expired
-from streams.processor import Counters, MessageProcessor
-from streams.state import LeadState
-from streams.topics import TopicNames
+from streams.engine.config import EngineConfig
+from streams.engine.expiry import entry_expired
+from streams.engine.processor import Counters, MessageProcessor
+from streams.engine.state import LeadState
+from streams.kafka.topics import TopicNames
 from tests.compare import assert_same
 from tests.integration.harness import answer_from_views
 from tests.messages import event_json

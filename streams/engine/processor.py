@@ -1,6 +1,6 @@
 """One message in, state and sink updated: the I/O-free heart of the Faust agent.
 
-The agent (``streams.worker``) only moves bytes between Kafka, the table and this
+The agent (``streams.faust_app.worker``) only moves bytes between Kafka, the table and this
 object, so the per-message logic, including the rule that only exists in streaming (a
 message's key must be its ``lead_id``), is testable without Kafka.
 
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from schemas.events import Event, Rejection
 from schemas.validation import parse_event
 from sinks.sink import LeadSink
-from streams.contribution import accept
-from streams.expiry import arrivals_from_json, arrivals_to_json, next_arrivals
-from streams.state import decode_entry, encode_state
+from streams.engine.contribution import accept
+from streams.engine.expiry import arrivals_from_json, arrivals_to_json, next_arrivals
+from streams.engine.state import decode_entry, encode_state
 
 
 def parse_keyed(key: bytes | None, value: bytes) -> Event | Rejection:
@@ -54,7 +54,7 @@ class MessageProcessor:
     counters: Counters
     topic_index: Mapping[str, int] | None = None
     """Event topic -> index, given when a state TTL is on: leads then record the
-    offsets of their messages and live in generations (``streams.expiry``)."""
+    offsets of their messages and live in generations (``streams.engine.expiry``)."""
     last_event_us: int | None = None
     """Event time of the last message, None if it was rejected (read by the TTL sweep)."""
 

@@ -15,9 +15,9 @@ import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from streams.engine.replay import Progress
 from streams.exceptions import BrokerUnavailable
-from streams.replay import Progress
-from streams.topics import TopicNames
+from streams.kafka.topics import TopicNames
 
 
 def route(line: bytes, topics: TopicNames) -> tuple[str, bytes | None]:

@@ -23,9 +23,9 @@ from schemas.events import Event, Rejection
 from schemas.validation import parse_event
 from sinks.exceptions import SinkError
 from sinks.sink import LeadSink
-from streams.contribution import accept
-from streams.processor import Counters, parse_keyed
-from streams.state import LeadState
+from streams.engine.contribution import accept
+from streams.engine.processor import Counters, parse_keyed
+from streams.engine.state import LeadState
 
 Progress = Callable[[str], None]
 

@@ -20,11 +20,11 @@ from typing import Final
 
 from schemas.events import Event, Touch
 from schemas.validation import fast_constructor
-from streams.attribution import credits_for
-from streams.config import EngineConfig
-from streams.deltas import CreditDelta, ReachDelta, Stage, StageDelta
-from streams.state import LeadState
-from streams.windows import window_start_us
+from streams.engine.attribution import credits_for
+from streams.engine.config import EngineConfig
+from streams.engine.records import CreditDelta, ReachDelta, Stage, StageDelta
+from streams.engine.state import LeadState
+from streams.engine.windows import window_start_us
 
 HOT_TYPES = frozenset(("click", "call"))
 _new_reach: Final[Callable[[str, str, int, int, int], ReachDelta]] = fast_constructor(

@@ -1,4 +1,4 @@
-"""The state TTL applied to the worker's Faust table (the I/O side of ``streams.expiry``).
+"""The state TTL applied to the worker's Faust table (the I/O side of ``streams.engine.expiry``).
 
 Called by the agent after each valid message: it advances the partition's event time
 and, when a sweep is due, deletes the partition's expired leads through the table, so
@@ -16,9 +16,9 @@ from typing import Any
 
 from faust.types import TP
 
-from streams import metrics
-from streams.expiry import Watermarks, entry_expired
-from streams.offset_guard import ConsumerSafety
+from streams.engine.expiry import Watermarks, entry_expired
+from streams.faust_app import metrics
+from streams.faust_app.offset_guard import ConsumerSafety
 
 
 @dataclass

@@ -11,11 +11,11 @@ from typing import Final
 
 from schemas.events import Purchase, Touch
 from schemas.validation import fast_constructor
-from streams.allocation import allocate
-from streams.config import EngineConfig
-from streams.deltas import NO_CAMPAIGN, CreditDelta
-from streams.models import MODELS, POSITIONAL_MODELS, ModelFn
-from streams.windows import window_start_us
+from streams.engine.allocation import allocate
+from streams.engine.config import EngineConfig
+from streams.engine.models import MODELS, POSITIONAL_MODELS, ModelFn
+from streams.engine.records import NO_CAMPAIGN, CreditDelta
+from streams.engine.windows import window_start_us
 
 CONVERSION_UNITS: Final = 10**9
 """Conversions are kept as integer billionths so that sums and retractions are exact."""

@@ -33,16 +33,16 @@ from sinks.migrate import migrate
 from sinks.report import campaign_report
 from sinks.sink import LeadSink
 from sinks.versions import ensure_version
-from streams import metrics
-from streams.config import EngineConfig
+from streams.engine.config import EngineConfig
+from streams.engine.expiry import StateTtl, Watermarks
+from streams.engine.processor import Counters, MessageProcessor
+from streams.engine.state import encode_state
 from streams.exceptions import BrokerUnavailable
-from streams.expiry import StateTtl, Watermarks
-from streams.kafka_admin import ensure_topics, group_lag
-from streams.offset_guard import ConsumerSafety, OffsetGuard, seek_safely
-from streams.processor import Counters, MessageProcessor
-from streams.state import encode_state
-from streams.table_sweep import TableSweeper
-from streams.topics import TopicNames
+from streams.faust_app import metrics
+from streams.faust_app.offset_guard import ConsumerSafety, OffsetGuard, seek_safely
+from streams.faust_app.table_sweep import TableSweeper
+from streams.kafka.admin import ensure_topics, group_lag
+from streams.kafka.topics import TopicNames
 
 MAX_BACKOFF_S = 30.0
 
@@ -163,7 +163,7 @@ def build_app(
     if ttl is not None:
         flusher.before_write = lambda: app.producer.flush()
     # bytes key and value types select Faust's "raw" codec for the changelog: the
-    # state is already compact orjson (streams.state), no second JSON layer.
+    # state is already compact orjson (streams.engine.state), no second JSON layer.
     table = app.Table("lead_state", partitions=args.partitions, key_type=bytes,
                       value_type=bytes)
     counters = Counters()

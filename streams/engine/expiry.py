@@ -22,7 +22,7 @@ Two rules keep that trade the only one, so that crashes and redelivery stay exac
 * A lead expires only once every message that touched it is committed: a message that
   could still be redelivered must find the state it was applied to.
 
-Everything here is pure; ``streams.table_sweep`` does the table I/O.
+Everything here is pure; ``streams.faust_app.table_sweep`` does the table I/O.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from streams.config import format_duration_us, parse_duration_us
+from streams.engine.config import format_duration_us, parse_duration_us
+from streams.engine.state import LeadState, decode_entry
 from streams.exceptions import ConfigError
-from streams.state import LeadState, decode_entry
 
 TOPIC_LETTERS: Final = "ekcp"
 """Letter of each event topic in a generation name, in ``TopicNames.events`` order."""

@@ -1,6 +1,6 @@
 """Entries of a lead's contribution: reach, stage and credit records.
 
-The views are sums of these records over leads (``streams.contribution`` computes a
+The views are sums of these records over leads (``streams.engine.contribution`` computes a
 lead's records; the incremental model in the tests emits signed ones, where a negative
 record retracts an old credit). Each record carries the facts needed to explain it
 later (touch and purchase ids and times), so the credit-level view can answer "why did

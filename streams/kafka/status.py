@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.exceptions import StreamsError
-from streams.kafka_admin import group_lag
+from streams.kafka.admin import group_lag
 
 _SHOWN = {
     "leadclock_events": "events",
