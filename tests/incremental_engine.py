@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from schemas.events import Event, Purchase, Touch
-from schemas.validation import fast_constructor
+from schemas.fast import fast_constructor
 from streams.engine.attribution import credits_for, new_credit
 from streams.engine.config import EngineConfig
 from streams.engine.contribution import HOT_TYPES
@@ -45,7 +45,7 @@ class Outcome:
 _HOT_TYPES = HOT_TYPES
 
 # Positional constructors of the frozen delta classes, 2-4x faster than their
-# ``__init__`` (see :func:`schemas.validation.fast_constructor`); apply() makes several
+# ``__init__`` (see :func:`schemas.fast.fast_constructor`); apply() makes several
 # of these per event.
 _new_outcome: Final[Callable[
     [Event, bool, tuple[ReachDelta, ...], tuple[StageDelta, ...], tuple[CreditDelta, ...]],

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 from schemas.events import Purchase, Touch
-from schemas.validation import fast_constructor
+from schemas.fast import fast_constructor
 from streams.engine.allocation import allocate
 from streams.engine.config import EngineConfig
 from streams.engine.models import MODELS, POSITIONAL_MODELS, ModelFn

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from schemas.events import Event, Touch
-from schemas.validation import fast_constructor
+from schemas.fast import fast_constructor
 from streams.engine.attribution import credits_for
 from streams.engine.config import EngineConfig
 from streams.engine.records import CreditDelta, ReachDelta, Stage, StageDelta

@@ -21,7 +21,7 @@ from typing import Final, TypeVar
 import orjson
 
 from schemas.events import TOUCH_TYPES, Event, Purchase, Touch, TouchType
-from schemas.validation import fast_constructor
+from schemas.fast import fast_constructor
 
 _TYPE_CODE: Final = {name: code for code, name in enumerate(TOUCH_TYPES)}
 
