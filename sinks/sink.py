@@ -25,9 +25,10 @@ from schemas.events import Rejection
 from sinks.errors import first_line, is_bad_data, is_transient
 from sinks.exceptions import PermanentRowError, SinkError, TransientSinkError
 from sinks.faults import Faults
-from sinks.lead_rows import COLUMNS, LEAD_TABLES, LeadKey, Row, lead_rows
+from sinks.lead_rows import COLUMNS, LEAD_TABLES, Row, lead_rows
 from streams.engine.config import EngineConfig
 from streams.engine.contribution import contribution
+from streams.engine.records import LeadKey
 from streams.engine.state import LeadState
 
 
