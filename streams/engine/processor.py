@@ -20,7 +20,7 @@ from schemas.events import Event, Rejection
 from schemas.validation import parse_event
 from sinks.sink import LeadSink
 from streams.engine.contribution import accept
-from streams.engine.expiry import arrivals_from_json, arrivals_to_json, next_arrivals
+from streams.engine.expiry import TopicRole, arrivals_from_json, arrivals_to_json, next_arrivals
 from streams.engine.state import decode_entry, encode_state
 
 
@@ -52,8 +52,8 @@ class MessageProcessor:
     sink: LeadSink
     dead_letter: Callable[[bytes | None, bytes, str], None]
     counters: Counters
-    topic_index: Mapping[str, int] | None = None
-    """Event topic -> index, given when a state TTL is on: leads then record the
+    topic_roles: Mapping[str, TopicRole] | None = None
+    """Event topic -> its role, given when a state TTL is on: leads then record the
     offsets of their messages and live in generations (``streams.engine.expiry``)."""
     last_event_us: int | None = None
     """Event time of the last message, None if it was rejected (read by the TTL sweep)."""
@@ -97,8 +97,8 @@ class MessageProcessor:
     def _arrive(self, entry_exists: bool, extra: object, topic: str,
                 offset: int) -> tuple[str, object]:
         """The lead's generation and the bookkeeping to store, after this message."""
-        if self.topic_index is None:
+        if self.topic_roles is None:
             return "", extra
         arrivals = next_arrivals(entry_exists, arrivals_from_json(extra),
-                                 self.topic_index[topic], offset)
+                                 self.topic_roles[topic], offset)
         return arrivals.generation, arrivals_to_json(arrivals)

@@ -168,10 +168,9 @@ def build_app(
                       value_type=bytes)
     counters = Counters()
     dead: list[tuple[bytes | None, bytes, str]] = []
-    topic_index = {topic: i for i, topic in enumerate(topics.events)}
     processor = MessageProcessor(
         table, sink, lambda k, v, reason: dead.append((k, v, reason)), counters,
-        topic_index=topic_index if ttl else None)
+        topic_roles=topics.roles if ttl else None)
 
     started = time.monotonic()
     safety = ConsumerSafety(frozenset(topics.events))
@@ -183,7 +182,7 @@ def build_app(
         safety.forget()
 
     app.on_partitions_assigned.connect(forget_offsets)
-    sweeper = TableSweeper(table, lambda: app.consumer, safety, topic_index,
+    sweeper = TableSweeper(table, lambda: app.consumer, safety, topics.roles,
                            Watermarks(ttl)) if ttl else None
 
     @app.agent(source)

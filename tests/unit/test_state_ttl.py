@@ -43,7 +43,7 @@ class _Pipeline:
         self.sink = LeadSink(client, 1, CONFIG)
         self.processor = MessageProcessor(
             self.table, self.sink, lambda *_: None, Counters(),
-            topic_index={topic: i for i, topic in enumerate(TOPICS.events)})
+            topic_roles=TOPICS.roles)
         self.next_offset = dict.fromkeys(TOPICS.events, 0)
 
     def send(self, event: Event, offset: int | None = None) -> str:
@@ -106,7 +106,7 @@ def test_a_lead_that_returns_after_expiry_is_a_new_generation(client: Client) ->
 
 def test_without_a_ttl_entries_carry_nothing_extra(client: Client) -> None:
     pipe = _Pipeline(client)
-    pipe.processor.topic_index = None
+    pipe.processor.topic_roles = None
     pipe.send(_click("a1", "L", "spring", 0))
     assert orjson.loads(pipe.table[b"L"])[2:] == []
     assert pipe.sweep(T0 + 900 * DAY, pipe.committed_all()) == []  # never expires
@@ -117,9 +117,9 @@ def test_without_a_ttl_entries_carry_nothing_extra(client: Client) -> None:
 
 def test_an_entry_written_without_a_ttl_goes_on_in_generation_empty(client: Client) -> None:
     pipe = _Pipeline(client)
-    pipe.processor.topic_index = None
+    pipe.processor.topic_roles = None
     pipe.send(_click("a1", "L", "spring", 0))
-    pipe.processor.topic_index = {topic: i for i, topic in enumerate(TOPICS.events)}
+    pipe.processor.topic_roles = TOPICS.roles
     pipe.send(_buy("a2", "L", 1, 700))
     pipe.sink.flush()
     rows = client.query("SELECT lead_id, generation, revision FROM v_lead_revisions"
@@ -163,7 +163,7 @@ def test_generations_are_what_expiry_and_return_make_them(
     sink = _RecordingSink()
     table: dict[bytes, bytes] = {}
     processor = MessageProcessor(table, sink, lambda *_: None, Counters(),  # type: ignore[arg-type]
-                                 topic_index={t: i for i, t in enumerate(TOPICS.events)})
+                                 topic_roles=TOPICS.roles)
     model_open: dict[str, list[Event]] = {}
     model_closed: list[tuple[str, frozenset[str]]] = []
     for n, event in enumerate(log):
