@@ -56,8 +56,8 @@ from kafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.demo import generate
-from streams.exceptions import BrokerUnavailable
 from streams.kafka.admin import admin_client, end_offsets, ensure_topics, group_lag
+from streams.kafka.exceptions import BrokerUnavailable
 from streams.kafka.produce import produce
 from streams.kafka.topics import TopicNames
 

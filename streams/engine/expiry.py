@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
 
 from streams.engine.config import format_duration_us, parse_duration_us
+from streams.engine.exceptions import ConfigError
 from streams.engine.state import LeadState, decode_entry
-from streams.exceptions import ConfigError
 
 TopicRole: TypeAlias = Literal["email_opens", "clicks", "calls", "purchases"]
 """What an event topic carries (SPEC §2), whatever its name (``--topic-prefix``)."""

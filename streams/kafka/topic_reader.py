@@ -13,8 +13,8 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from streams.engine.replay import Record
-from streams.exceptions import BrokerUnavailable
 from streams.kafka.admin import end_offsets
+from streams.kafka.exceptions import BrokerUnavailable
 from streams.kafka.topics import TopicNames
 
 

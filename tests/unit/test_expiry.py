@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from schemas.events import Purchase, Touch
+from streams.engine.exceptions import ConfigError
 from streams.engine.expiry import (
     NO_OFFSET,
     ROLES,
@@ -18,7 +19,6 @@ from streams.engine.expiry import (
     opened_by,
 )
 from streams.engine.state import LeadState
-from streams.exceptions import ConfigError
 from streams.kafka.topics import TopicNames
 
 DAY = 86_400 * 1_000_000
