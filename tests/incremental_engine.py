@@ -61,7 +61,8 @@ class StageDelta:
 class Outcome:
     """The result of one event: whether it was a duplicate, and its deltas."""
 
-    event: Event
+    event: Event | None
+    """The event applied; None for a whole contribution (``outcome_of``)."""
     duplicate: bool = False
     reach: tuple[ReachDelta, ...] = ()
     stages: tuple[StageDelta, ...] = ()
@@ -179,10 +180,10 @@ def _negated(credits: Iterable[Credit]) -> Iterator[CreditDelta]:
                          c.purchased_at_us, -c.revenue_minor, -c.conversions_e9)
 
 
-def outcome_of(event: Event, c: Contribution) -> Outcome:
+def outcome_of(c: Contribution) -> Outcome:
     """A contribution as the increments it sums to: one lead in each reach and stage key."""
     return Outcome(
-        event,
+        None,
         reach=tuple(ReachDelta(r.campaign_id, r.touch_type, r.window_start_us, r.touches, 1)
                     for r in c.reach),
         stages=tuple(StageDelta(s.stage, s.campaign_id, s.window_start_us, s.touch_event_id,

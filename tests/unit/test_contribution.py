@@ -26,7 +26,7 @@ def _contributions(events: list[Event], config: EngineConfig) -> Totals:
     totals = Totals()
     for lead, state in states.items():
         c = contribution(state, config)
-        totals.add(lead, outcome_of(events[0], c))
+        totals.add(lead, outcome_of(c))
     return totals
 
 
