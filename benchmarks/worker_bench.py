@@ -66,9 +66,9 @@ LAG_POLL_S = 0.5
 LOG_POLL_S = 0.05
 STOP_GRACE_S = 30.0
 FAUST_COMMIT_INTERVAL_S = 2.8  # faust-streaming's broker_commit_interval default
-SINK_MAX_AGE_S = 1.0  # sinks.sink.LeadSink.max_age_s
-SINK_MAX_PENDING = 20_000  # sinks.sink.LeadSink.max_pending
-FLUSH_TIMER_S = 0.5  # streams.faust_app.worker flush_when_due interval
+SINK_MAX_AGE_S = 1.0  # streams.engine.buffer.OutputBuffer.max_age_s
+SINK_MAX_PENDING = 20_000  # streams.engine.buffer.OutputBuffer.max_pending
+FLUSH_TIMER_S = 0.5  # streams.faust_app.timers.FLUSH_CHECK_S
 FIRST_MESSAGE = "processing: first message"
 PROGRESS_RE = re.compile(
     r"worker: ([\d,]+) received: ([\d,]+) accepted, ([\d,]+) duplicates, "
@@ -447,7 +447,7 @@ def summary(base: Baseline, safe: WorkerRun, unsafe: WorkerRun) -> None:
           f"{unsafe.max_rss_kib / 1024:,.0f} MiB (unsafe)")
     print(f"  flush duration (safe):   {flush_text(safe.flushes)}")
     print(f"  flush duration (unsafe): {flush_text(unsafe.flushes)}")
-    print("  what the flush figures are: time of each successful LeadSink.flush() (one "
+    print("  what the flush figures are: time of each successful flush (one "
           "ClickHouse write of the batch), estimated from the Prometheus histogram buckets "
           "by linear interpolation. NOT produce-to-visible latency.")
     print(f"  batch age bound: an entry waits <= {SINK_MAX_AGE_S:.0f} s (checked per message "

@@ -1,10 +1,11 @@
 """The state TTL applied to the worker's Faust table (the I/O side of ``streams.engine.expiry``).
 
-Called by the agent after each valid message: it advances the partition's event time
-and, when a sweep is due, deletes the partition's expired leads through the table, so
-the RocksDB store, the changelog and the standby replica all forget them. Faust writes
-a table change to the *current message's* partition, which is why this runs inside the
-agent, for the partition of the message just processed, and never on a timer.
+Called by the agent (``streams.faust_app.agent``) after each valid message: it advances
+the partition's event time and, when a sweep is due, deletes the partition's expired
+leads through the table, so the RocksDB store, the changelog and the standby replica
+all forget them. Faust writes a table change to the *current message's* partition,
+which is why this runs inside the agent, for the partition of the message just
+processed, and never on a timer.
 """
 
 from __future__ import annotations
