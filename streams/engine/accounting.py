@@ -38,7 +38,7 @@ def parse_keyed(key: bytes | None, value: bytes) -> Event | Rejection:
                             f"by lead_id {parsed.lead_id!r}")
 
 
-@dataclass
+@dataclass(slots=True)
 class Counters:
     """Accounting since start: accepted + duplicates + rejected = received."""
 
