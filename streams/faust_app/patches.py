@@ -55,11 +55,16 @@ def install_faust_patches(event_topics: frozenset[str]) -> ConsumerSafety:
     from faust.transport.consumer import Consumer
     from faust.transport.drivers.aiokafka import Consumer as DriverConsumer
 
-    check_faust(metadata.version("faust-streaming"),
+    check_faust(installed_version(),
                 {CONSUMER: Consumer, DRIVER_CONSUMER: DriverConsumer, ROCKSDB_STORE: Store})
     safety = ConsumerSafety(event_topics)
     safety.install()
     return safety
+
+
+def installed_version() -> str:
+    """The installed faust-streaming distribution's version."""
+    return metadata.version("faust-streaming")
 
 
 def check_faust(version: str, classes: Mapping[str, type]) -> None:

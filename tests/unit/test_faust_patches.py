@@ -119,14 +119,14 @@ def test_installing_checks_first_and_patches_once(monkeypatch: pytest.MonkeyPatc
     assert safety.event_topics == frozenset({"t.clicks"})
     assert Consumer._add_gap.__wrapped__ is not None  # type: ignore[attr-defined]
     check_faust("0.15.3", REAL)  # still passes once patched: originals are compared
-    monkeypatch.setattr(patches.metadata, "version", lambda _: "0.16.1")
+    monkeypatch.setattr(patches, "installed_version", lambda: "0.16.1")
     with pytest.raises(FaustIncompatible):
         install_faust_patches(frozenset({"t.clicks"}))
 
 
 def test_the_worker_stops_with_one_line(monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(patches.metadata, "version", lambda _: "0.16.1")
+    monkeypatch.setattr(patches, "installed_version", lambda: "0.16.1")
     # The check runs before any connection: the broker and ClickHouse are never reached.
     code = cli.main(["worker", "--brokers", "127.0.0.1:1", "--clickhouse", "http://127.0.0.1:1"])
     err = capsys.readouterr().err
