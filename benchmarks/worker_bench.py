@@ -13,7 +13,7 @@ What it does, in one run, on ONE set of freshly produced topics (prefix ``bench-
 3. ``leadclock worker`` (default: ack after flush, effectively-once) as a child process
    with a fresh app id / consumer group, table directory and embedded ClickHouse; the
    run ends when the group's committed offsets reach the end offsets (polled every
-   0.5 s with ``streams.kafka_admin.group_lag``). Reports events/s =
+   0.5 s with ``streams.kafka.admin.group_lag``). Reports events/s =
    N / (caught up - "processing: first message" log line), startup time, peak RSS
    (``ru_maxrss`` of the child from ``os.wait4``), the worker's last progress line and
    its flush-duration histogram scraped from ``/metrics`` just before SIGTERM;
@@ -56,19 +56,19 @@ from kafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.demo import generate
-from streams.exceptions import BrokerUnavailable
-from streams.kafka_admin import admin_client, end_offsets, ensure_topics, group_lag
-from streams.produce import produce
-from streams.topics import TopicNames
+from streams.kafka.admin import admin_client, end_offsets, ensure_topics, group_lag
+from streams.kafka.exceptions import BrokerUnavailable
+from streams.kafka.produce import produce
+from streams.kafka.topics import TopicNames
 
 EVENTS_PER_LEAD = 5.4  # what streams/demo.py generates on average
 LAG_POLL_S = 0.5
 LOG_POLL_S = 0.05
 STOP_GRACE_S = 30.0
 FAUST_COMMIT_INTERVAL_S = 2.8  # faust-streaming's broker_commit_interval default
-SINK_MAX_AGE_S = 1.0  # sinks.sink.LeadSink.max_age_s
-SINK_MAX_PENDING = 20_000  # sinks.sink.LeadSink.max_pending
-FLUSH_TIMER_S = 0.5  # streams.worker flush_when_due interval
+SINK_MAX_AGE_S = 1.0  # streams.engine.buffer.OutputBuffer.max_age_s
+SINK_MAX_PENDING = 20_000  # streams.engine.buffer.OutputBuffer.max_pending
+FLUSH_TIMER_S = 0.5  # streams.faust_app.timers.FLUSH_CHECK_S
 FIRST_MESSAGE = "processing: first message"
 PROGRESS_RE = re.compile(
     r"worker: ([\d,]+) received: ([\d,]+) accepted, ([\d,]+) duplicates, "
@@ -447,7 +447,7 @@ def summary(base: Baseline, safe: WorkerRun, unsafe: WorkerRun) -> None:
           f"{unsafe.max_rss_kib / 1024:,.0f} MiB (unsafe)")
     print(f"  flush duration (safe):   {flush_text(safe.flushes)}")
     print(f"  flush duration (unsafe): {flush_text(unsafe.flushes)}")
-    print("  what the flush figures are: time of each successful LeadSink.flush() (one "
+    print("  what the flush figures are: time of each successful flush (one "
           "ClickHouse write of the batch), estimated from the Prometheus histogram buckets "
           "by linear interpolation. NOT produce-to-visible latency.")
     print(f"  batch age bound: an entry waits <= {SINK_MAX_AGE_S:.0f} s (checked per message "

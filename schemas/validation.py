@@ -48,13 +48,13 @@ for the few rules JSON Schema cannot express, listed in :mod:`schemas.generate_s
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Final
 
 import orjson
 
 from schemas.events import EVENT_TYPES, TOUCH_TYPES, Purchase, Rejection, Touch, TouchType
+from schemas.fast import fast_constructor
 from schemas.money import ISO4217_CODES, MINOR_UNIT_EXPONENTS, to_minor_units
 from schemas.timestamps import describe_rfc3339_problem, format_us, parse_rfc3339_us
 
@@ -69,58 +69,6 @@ _STORABLE_RANGE: Final = f"{format_us(STORABLE_FROM_US)} to {format_us(STORABLE_
 _TOUCH_TYPE_OF: Final[dict[str, TouchType]] = {kind: kind for kind in TOUCH_TYPES}
 _EVENT_TYPE_LIST: Final = ", ".join(EVENT_TYPES)
 _SHOWN_CHARS: Final = 40
-
-_T = TypeVar("_T")
-
-
-def fast_constructor(cls: type[_T]) -> Callable[..., _T]:
-    """Return a constructor for a frozen, slotted dataclass that is 2-4x faster.
-
-    A frozen dataclass's ``__init__`` stores each field through
-    ``object.__setattr__(self, name, value)`` (to get past its own ``__setattr__``
-    guard), which costs ~100 ns a field: 0.6 µs for a :class:`~schemas.events.Touch`,
-    1.2 µs for an 11-field delta, paid millions of times on the hot path. The
-    constructor returned here builds an instance of a private *mutable* twin (same
-    slots, same order, plain attribute stores) and then re-labels it as ``cls``;
-    CPython allows the ``__class__`` assignment because both classes have the very
-    same memory layout, which is checked once here rather than trusted.
-
-    The result is indistinguishable from ``cls(*args)`` with every field passed
-    positionally (same type, equality, hash, repr, immutability), so it is only for
-    classes without ``__post_init__`` or field defaults that compute anything. Callers
-    give it a precise type: ``_new_touch: Callable[[str, ...], Touch] = fast_constructor(Touch)``.
-    """
-    if not dataclasses.is_dataclass(cls) or "__slots__" not in cls.__dict__:
-        msg = f"{cls.__name__} is not a slotted dataclass"
-        raise TypeError(msg)
-    if hasattr(cls, "__post_init__"):
-        msg = f"{cls.__name__} has a __post_init__ that a fast constructor would skip"
-        raise TypeError(msg)
-    names = tuple(f.name for f in dataclasses.fields(cls))
-    slots = cls.__dict__["__slots__"]
-    if slots != names:
-        msg = f"{cls.__name__}'s slots {slots} are not its fields {names}"
-        raise TypeError(msg)
-    twin: Any = dataclasses.make_dataclass(
-        f"_Mutable{cls.__name__}", names, slots=True, eq=False, repr=False,
-        match_args=False,
-    )
-
-    def construct(*args: object) -> _T:
-        instance = twin(*args)
-        instance.__class__ = cls
-        return instance  # type: ignore[no-any-return]
-
-    sample = [object() for _ in names]
-    built = construct(*sample)  # layout check, once: every field lands in its own slot
-    if type(built) is not cls or any(
-        getattr(built, name) is not value for name, value in zip(names, sample, strict=True)
-    ):
-        msg = f"fast constructor of {cls.__name__} does not round-trip its fields"
-        raise TypeError(msg)
-    construct.__name__ = construct.__qualname__ = f"new_{cls.__name__}"
-    return construct
-
 
 _new_touch: Callable[[str, str, str, TouchType, int], Touch] = fast_constructor(Touch)
 _new_purchase: Callable[[str, str, int, int, str, str | None], Purchase] = fast_constructor(

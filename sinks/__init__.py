@@ -1,1 +1,1 @@
-"""The ClickHouse sink: client factory, DDL migrations and batched delta writes."""
+"""ClickHouse: client factory, DDL migrations, versions, and the writer behind the engine's port."""

@@ -3,13 +3,15 @@
 Following the DB-API split clickhouse-connect uses: a *transient* failure (connection,
 timeout, too many parts) is retried with backoff and blocks offset commits; a
 *permanent* failure is a bug or a bad configuration and stops with a clear message.
+The split is the engine's output contract (``streams.engine.exceptions.OutputError``:
+``retry_after`` set or not), so the worker acts on it without knowing this package.
 """
 
-from schemas.exceptions import LeadclockError
+from streams.engine.exceptions import OutputError
 
 
-class SinkError(LeadclockError):
-    """Root of the errors raised by the ``sinks`` package."""
+class SinkError(OutputError):
+    """Root of the errors raised by the ``sinks`` package; not retryable."""
 
 
 class ClickHouseUnavailable(SinkError):
@@ -20,8 +22,7 @@ class TransientSinkError(SinkError):
     """A write failed for a reason that may go away; retry after ``retry_after`` seconds."""
 
     def __init__(self, message: str, retry_after: float = 1.0) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+        super().__init__(message, retry_after=retry_after)
 
 
 class VersionConfigMismatch(SinkError):

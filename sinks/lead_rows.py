@@ -7,19 +7,12 @@ clickhouse-connect writes them without datetime conversions.
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import Final
 
-from streams.contribution import Contribution
+from streams.engine.records import Contribution, LeadKey
 
 US: Final = 1_000_000
 Row = tuple[object, ...]
-
-
-class LeadKey(NamedTuple):
-    """Whose rows: a lead, and its generation ('' unless a state TTL is on)."""
-
-    lead_id: str
-    generation: str = ""
 
 
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {

@@ -1,1 +1,1 @@
-"""Stream processors, the attribution engine, replay and the ``leadclock`` CLI."""
+"""The pipeline: the pure engine, the Faust worker and kafka-python shells, CLI and wiring."""

@@ -1,6 +1,7 @@
 """The ``leadclock`` command line: argument parsing and error reporting only.
 
-Each subcommand is a thin function over the modules that do the work. Every deliberate
+Arguments become typed values (``EngineConfig``, ``WorkerSettings``...) and one call into
+the composition root (``streams.compose``), which does the work. Every deliberate
 failure is a ``LeadclockError`` and is printed as one line with a non-zero exit; bad
 arguments get argparse's one-line message (without the usage dump) and exit 2.
 """
@@ -10,15 +11,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
-from typing import IO, NoReturn
+from collections.abc import Sequence
+from typing import NoReturn
 
 from schemas.exceptions import LeadclockError
-from streams.config import EngineConfig
-from streams.exceptions import InputError
-from streams.topics import TopicNames
+from streams.engine.config import EngineConfig
+from streams.engine.expiry import StateTtl
+from streams.faust_app.settings import WorkerSettings
+from streams.kafka.topics import TopicNames
 
 PROG = "leadclock"
 
@@ -154,24 +154,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-@contextmanager
-def _open_input(name: str) -> Iterator[IO[bytes]]:
-    if name == "-":
-        yield sys.stdin.buffer
-        return
-    try:
-        handle = Path(name).open("rb")
-    except OSError as error:
-        msg = f"cannot read {name}: {error.strerror}"
-        raise InputError(msg) from error
-    with handle:
-        yield handle
-
-
 def _engine_config(args: argparse.Namespace) -> EngineConfig:
     return EngineConfig.from_text(window=args.window, lookback=args.lookback,
                                   half_life=args.half_life)
@@ -183,118 +165,56 @@ def _dsn(args: argparse.Namespace) -> str:
     return str(args.clickhouse or default_dsn())
 
 
-def cmd_migrate(args: argparse.Namespace) -> None:
-    """Apply the DDL."""
-    from sinks.client import connect, redact
-    from sinks.migrate import migrate
-
-    applied = migrate(connect(_dsn(args)))
-    _say(f"migrate: {redact(_dsn(args))} is up to date ({', '.join(applied)})")
+def _topics(args: argparse.Namespace) -> TopicNames:
+    return TopicNames.with_prefix(args.topic_prefix)
 
 
-def cmd_replay(args: argparse.Namespace) -> None:
-    """Replay a file (or the topics) through the engine into ClickHouse."""
-    from sinks.client import connect
-    from sinks.migrate import migrate
-    from sinks.sink import LeadSink
-    from sinks.versions import ensure_version
-    from streams.replay import file_records, replay
-    from streams.topic_reader import topic_records
-
-    config = _engine_config(args)
-    with ExitStack() as stack:
-        if args.from_topics:
-            topics = TopicNames.with_prefix(args.topic_prefix)
-            records = topic_records(args.brokers, topics)
-        else:
-            handle = stack.enter_context(_open_input(args.input))
-            source = "file:stdin" if args.input == "-" else f"file:{Path(args.input).name}"
-            records = file_records(handle, source)
-        client = connect(_dsn(args))
-        migrate(client)
-        ensure_version(client, args.attribution_version, config.describe())
-        sink = LeadSink(client, args.attribution_version, config, max_pending=50_000,
-                        max_age_s=float("inf"))
-        stats = replay(records, sink, progress=_say, keyed=args.from_topics)
-    _say(f"replay: {stats.line()}")
+def worker_settings(args: argparse.Namespace) -> WorkerSettings:
+    """The typed settings of ``leadclock worker`` (ConfigError for bad values)."""
+    engine = _engine_config(args)
+    return WorkerSettings(
+        brokers=args.brokers, topics=_topics(args), partitions=args.partitions,
+        clickhouse=_dsn(args), version=args.attribution_version, engine=engine,
+        state_ttl=StateTtl.from_text(args.state_ttl, lookback_us=engine.lookback_us),
+        app_id=args.app_id, data_dir=args.data_dir, instance_id=args.instance_id,
+        session_timeout_s=args.session_timeout, metrics_port=args.metrics_port,
+        progress_every_s=args.progress_every, report_every_s=args.report_every,
+        unsafe_auto_ack=args.unsafe_auto_ack,
+    )
 
 
-def cmd_produce(args: argparse.Namespace) -> None:
-    """Send a file to the topics."""
-    from streams.kafka_admin import ensure_topics
-    from streams.produce import produce
+def _run(args: argparse.Namespace) -> None:
+    """Call the composition root with the typed values of the parsed arguments."""
+    from streams import compose
 
-    topics = TopicNames.with_prefix(args.topic_prefix)
-    ensure_topics(args.brokers, (*topics.events, topics.dlq), args.partitions)
-    with _open_input(args.input) as handle:
-        sent = produce(handle, args.brokers, topics, progress=_say, rate=args.rate)
-    _say(f"produce: {sent:,} events sent to {args.brokers}")
-
-
-def cmd_topics(args: argparse.Namespace) -> None:
-    """Create the topics."""
-    from streams.kafka_admin import ensure_topics
-
-    topics = TopicNames.with_prefix(args.topic_prefix)
-    ensure_topics(args.brokers, (*topics.events, topics.dlq), args.partitions)
-    _say(f"topics: {', '.join((*topics.events, topics.dlq))} ready "
-         f"({args.partitions} partitions)")
-
-
-def cmd_status(args: argparse.Namespace) -> None:
-    """Print lag (and worker metrics when a URL is given)."""
-    from streams.status import lag_table, worker_metrics
-
-    topics = TopicNames.with_prefix(args.topic_prefix)
-    print(f"consumer group {args.app_id} on {args.brokers}")
-    print(lag_table(args.brokers, args.app_id, topics.events))
-    if args.metrics_url:
-        print(worker_metrics(args.metrics_url))
-
-
-def cmd_demo(args: argparse.Namespace) -> None:
-    """Write the demo dataset."""
-    from streams.demo import generate
-
-    lines = generate(args.leads, seed=args.seed)
-    if args.output == "-":
-        out = sys.stdout.buffer
-        for line in lines:
-            out.write(line + b"\n")
-        out.flush()
-        return
-    try:
-        with Path(args.output).open("wb") as handle:
-            for line in lines:
-                handle.write(line + b"\n")
-    except OSError as error:
-        msg = f"cannot write {args.output}: {error.strerror}"
-        raise InputError(msg) from error
-
-
-def cmd_worker(args: argparse.Namespace) -> None:
-    """Run the Faust worker until interrupted."""
-    from streams.worker import run_worker
-
-    run_worker(args, _engine_config(args), _dsn(args))
-
-
-COMMANDS = {
-    "migrate": cmd_migrate,
-    "replay": cmd_replay,
-    "produce": cmd_produce,
-    "topics": cmd_topics,
-    "demo": cmd_demo,
-    "status": cmd_status,
-    "worker": cmd_worker,
-}
+    command = args.command
+    if command == "migrate":
+        compose.migrate(_dsn(args))
+    elif command == "replay":
+        engine = _engine_config(args)
+        compose.replay(dsn=_dsn(args), version=args.attribution_version, engine=engine,
+                       input_name=None if args.from_topics else args.input,
+                       brokers=args.brokers, topics=_topics(args))
+    elif command == "worker":
+        compose.worker(worker_settings(args))
+    elif command == "produce":
+        compose.produce(input_name=args.input, brokers=args.brokers, topics=_topics(args),
+                        partitions=args.partitions, rate=args.rate)
+    elif command == "topics":
+        compose.create_topics(brokers=args.brokers, topics=_topics(args),
+                              partitions=args.partitions)
+    elif command == "status":
+        compose.status(brokers=args.brokers, topics=_topics(args), app_id=args.app_id,
+                       metrics_url=args.metrics_url)
+    elif command == "demo":
+        compose.demo(leads=args.leads, seed=args.seed, output=args.output)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``leadclock`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        COMMANDS[args.command](args)
+        _run(args)
     except LeadclockError as error:
         print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
         return 1

@@ -1,18 +1,10 @@
-"""Errors of the stream processors, the engine configuration and the CLI."""
+"""Errors of the ``streams`` shells (CLI, composition root); each subpackage has its own."""
 
 from schemas.exceptions import LeadclockError
 
 
 class StreamsError(LeadclockError):
-    """Root of the errors raised by the ``streams`` package."""
-
-
-class ConfigError(StreamsError):
-    """A configuration value (flag or environment variable) is not acceptable."""
-
-
-class BrokerUnavailable(StreamsError):
-    """Kafka could not be reached; the message says which address was tried."""
+    """Root of the errors raised by the ``streams`` shells (Kafka tools, worker, CLI)."""
 
 
 class InputError(StreamsError):

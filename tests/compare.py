@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from fractions import Fraction
 
 from schemas.events import Event
-from streams.config import EngineConfig
-from streams.state import LeadState, decode_state, encode_state
+from streams.engine.config import EngineConfig
+from streams.engine.state import LeadState, decode_state, encode_state
 from tests.incremental_engine import apply
 from tests.oracle import Answer
 from tests.totals import Totals

@@ -1,6 +1,6 @@
 """An incremental model of SPEC §3: ``apply(state, event) -> (state, outcome)``, pure.
 
-The pipeline itself writes absolute per-lead contributions (``streams.contribution``);
+The pipeline itself writes absolute per-lead contributions (``streams.engine.contribution``);
 this second, independent formulation emits *increments* instead, retracting the old
 credits and adding the new ones whenever a late touch changes a path. The tests check
 that, fed any permutation of a log, its summed deltas equal both the batch oracle and
@@ -17,25 +17,52 @@ What one event can change:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
 from schemas.events import Event, Purchase, Touch
-from schemas.validation import fast_constructor
-from streams.attribution import credits_for, new_credit
-from streams.config import EngineConfig
-from streams.contribution import HOT_TYPES
-from streams.deltas import CreditDelta, ReachDelta, Stage, StageDelta
-from streams.state import LeadState
-from streams.windows import window_start_us
+from schemas.fast import fast_constructor
+from streams.engine.attribution import credits_for, new_credit
+from streams.engine.config import EngineConfig
+from streams.engine.contribution import HOT_TYPES
+from streams.engine.records import Contribution, Credit, Stage
+from streams.engine.state import LeadState
+from streams.engine.windows import window_start_us
+
+CreditDelta = Credit
+"""A signed change to one credit: the engine's record, with negative amounts to retract."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReachDelta:
+    """One more touch of a campaign, and whether it reached a new lead in the window."""
+
+    campaign_id: str
+    touch_type: str
+    window_start_us: int
+    touches: int
+    leads: int
+
+
+@dataclass(frozen=True, slots=True)
+class StageDelta:
+    """+1 (or −1 when retracted) lead reaching ``stage`` through one touch."""
+
+    stage: Stage
+    campaign_id: str
+    window_start_us: int
+    touch_event_id: str
+    touched_at_us: int
+    leads: int
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """The result of one event: whether it was a duplicate, and its deltas."""
 
-    event: Event
+    event: Event | None
+    """The event applied; None for a whole contribution (``outcome_of``)."""
     duplicate: bool = False
     reach: tuple[ReachDelta, ...] = ()
     stages: tuple[StageDelta, ...] = ()
@@ -45,7 +72,7 @@ class Outcome:
 _HOT_TYPES = HOT_TYPES
 
 # Positional constructors of the frozen delta classes, 2-4x faster than their
-# ``__init__`` (see :func:`schemas.validation.fast_constructor`); apply() makes several
+# ``__init__`` (see :func:`schemas.fast.fast_constructor`); apply() makes several
 # of these per event.
 _new_outcome: Final[Callable[
     [Event, bool, tuple[ReachDelta, ...], tuple[StageDelta, ...], tuple[CreditDelta, ...]],
@@ -138,11 +165,31 @@ def _recredit(
     changes: list[CreditDelta] = []
     for purchase in new.purchases:
         if touched_at <= purchase.occurred_at_us <= covered_until:
-            changes.extend(credits_for(purchase, old.path(purchase, config.lookback_us),
-                                       config, sign=-1))
+            changes.extend(_negated(credits_for(purchase, old.path(purchase, config.lookback_us),
+                                                config)))
             changes.extend(credits_for(purchase, new.path(purchase, config.lookback_us),
                                        config))
     return _net(changes) if changes else ()
+
+
+def _negated(credits: Iterable[Credit]) -> Iterator[CreditDelta]:
+    """The retraction of ``credits``: the same credits with negated amounts."""
+    for c in credits:
+        yield new_credit(c.model, c.purchase_event_id, c.touch_event_id, c.campaign_id,
+                         c.currency, c.touch_window_us, c.purchase_window_us, c.touched_at_us,
+                         c.purchased_at_us, -c.revenue_minor, -c.conversions_e9)
+
+
+def outcome_of(c: Contribution) -> Outcome:
+    """A contribution as the increments it sums to: one lead in each reach and stage key."""
+    return Outcome(
+        None,
+        reach=tuple(ReachDelta(r.campaign_id, r.touch_type, r.window_start_us, r.touches, 1)
+                    for r in c.reach),
+        stages=tuple(StageDelta(s.stage, s.campaign_id, s.window_start_us, s.touch_event_id,
+                                s.touched_at_us, 1) for s in c.stages),
+        credits=c.credits,
+    )
 
 
 def _net(changes: Iterable[CreditDelta]) -> tuple[CreditDelta, ...]:

@@ -14,8 +14,8 @@ from fractions import Fraction
 from math import floor
 
 from schemas.events import Event, Purchase, Touch
-from streams.config import EngineConfig
-from streams.windows import window_start_us
+from streams.engine.config import EngineConfig
+from streams.engine.windows import window_start_us
 
 MODELS = ("first_touch", "last_touch", "linear", "position_based", "time_decay")
 
@@ -58,7 +58,7 @@ def weights(model: str, path: list[Touch], t: int, half_life_us: int) -> list[Fr
         middle = Fraction(1, 5) / (n - 2)
         return [Fraction(2, 5)] + [middle] * (n - 2) + [Fraction(2, 5)]
     # time_decay: raw weight 2^(-(t - t_i)/h); the common factor 2^(-(t - t_n)/h) is
-    # divided out before normalising (documented in streams.models.time_decay).
+    # divided out before normalising (documented in streams.engine.models.time_decay).
     raw = [Fraction(2.0 ** (-(path[-1].occurred_at_us - p.occurred_at_us) / half_life_us))
            for p in path]
     total = sum(raw)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from streams.deltas import CreditDelta, StageDelta
-from tests.incremental_engine import Outcome
+from tests.incremental_engine import CreditDelta, Outcome, StageDelta
 
 ReachKey = tuple[str, str, int]
 StageKey = tuple[str, str, str]

@@ -26,7 +26,7 @@ from clickhouse_connect.driver.client import Client
 from kafka import KafkaConsumer
 
 from sinks.client import connect
-from streams.kafka_admin import end_offsets, group_lag
+from streams.kafka.admin import end_offsets, group_lag
 from tests.oracle import Answer
 
 LEADCLOCK = [sys.executable, "-m", "streams.cli"]

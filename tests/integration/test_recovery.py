@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.config import EngineConfig
-from streams.kafka_admin import ensure_topics
-from streams.produce import produce
-from streams.topics import TopicNames
+from streams.engine.config import EngineConfig
+from streams.kafka.admin import ensure_topics
+from streams.kafka.produce import produce
+from streams.kafka.topics import TopicNames
 from tests.compare import assert_same
 from tests.conftest import ROOT
 from tests.integration.dataset import Dataset, build
@@ -153,7 +153,7 @@ def test_two_workers_starting_together_on_full_topics(
 
     While a worker restores its table, Faust drains and drops records of its not yet
     active partitions, and its seek back to the committed offset does nothing for a
-    partition with none (see ``streams/offset_guard.py``). Full topics and two workers
+    partition with none (see ``streams/faust_app/offset_guard.py``). Full topics and two workers
     joining a new group at once make that window likely.
     """
     data = build(leads=2_000, seed=26)

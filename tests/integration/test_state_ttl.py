@@ -15,10 +15,10 @@ import pytest
 
 from schemas.events import Event, Purchase, Touch
 from sinks.client import connect
-from streams.config import EngineConfig
-from streams.kafka_admin import ensure_topics
-from streams.produce import produce
-from streams.topics import TopicNames
+from streams.engine.config import EngineConfig
+from streams.kafka.admin import ensure_topics
+from streams.kafka.produce import produce
+from streams.kafka.topics import TopicNames
 from tests.compare import assert_same
 from tests.integration.harness import Worker, read_views
 from tests.messages import event_json

@@ -8,10 +8,10 @@ import orjson
 import pytest
 
 from sinks.client import connect
-from streams.config import EngineConfig
-from streams.kafka_admin import ensure_topics
-from streams.produce import produce
-from streams.topics import TopicNames
+from streams.engine.config import EngineConfig
+from streams.kafka.admin import ensure_topics
+from streams.kafka.produce import produce
+from streams.kafka.topics import TopicNames
 from tests.compare import assert_same
 from tests.integration.dataset import build
 from tests.integration.harness import Worker, clickhouse_dsn, read_topic, read_views, run_cli

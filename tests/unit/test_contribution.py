@@ -6,11 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.events import Event
-from streams.config import EngineConfig
-from streams.contribution import accept, contribution
-from streams.state import LeadState
+from streams.engine.config import EngineConfig
+from streams.engine.contribution import accept, contribution
+from streams.engine.state import LeadState
 from tests.compare import answer_from_totals, assert_same, run_engine
-from tests.incremental_engine import Outcome
+from tests.incremental_engine import outcome_of
 from tests.oracle import batch
 from tests.strategies import DAY_US, event_logs
 from tests.totals import Totals
@@ -26,7 +26,7 @@ def _contributions(events: list[Event], config: EngineConfig) -> Totals:
     totals = Totals()
     for lead, state in states.items():
         c = contribution(state, config)
-        totals.add(lead, Outcome(events[0], reach=c.reach, stages=c.stages, credits=c.credits))
+        totals.add(lead, outcome_of(c))
     return totals
 
 

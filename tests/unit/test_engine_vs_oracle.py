@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.events import Event, Purchase
-from streams.config import EngineConfig
+from streams.engine.config import EngineConfig
 from tests.compare import answer_from_totals, assert_same, run_engine
 from tests.oracle import batch
 from tests.strategies import DAY_US, event_logs

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from schemas.events import Purchase, Touch
-from streams.exceptions import ConfigError
-from streams.expiry import (
+from streams.engine.exceptions import ConfigError
+from streams.engine.expiry import (
     NO_OFFSET,
+    ROLES,
+    TOPIC_LETTERS,
     Arrivals,
     StateTtl,
     Watermarks,
@@ -16,7 +18,8 @@ from streams.expiry import (
     newest_event_us,
     opened_by,
 )
-from streams.state import LeadState
+from streams.engine.state import LeadState
+from streams.kafka.topics import TopicNames
 
 DAY = 86_400 * 1_000_000
 
@@ -38,11 +41,21 @@ def test_ttl_must_cover_the_lookback() -> None:
 
 
 def test_generation_is_named_after_the_message_that_opened_it() -> None:
-    opened = opened_by(2, 4711)
+    opened = opened_by("calls", 4711)
     assert opened == Arrivals("c4711", (NO_OFFSET, NO_OFFSET, 4711, NO_OFFSET))
-    later = arrived(arrived(opened, 0, 12), 2, 5000)
+    later = arrived(arrived(opened, "email_opens", 12), "calls", 5000)
     assert later == Arrivals("c4711", (12, NO_OFFSET, 5000, NO_OFFSET))
-    assert arrived(later, 2, 4800) is later  # a re-read of an older message
+    assert arrived(later, "calls", 4800) is later  # a re-read of an older message
+
+
+def test_letters_and_stored_order_are_spelled_out_per_role() -> None:
+    """Both are stored (table entries, the ``generation`` column): never by position."""
+    assert ROLES == ("email_opens", "clicks", "calls", "purchases")
+    assert dict(TOPIC_LETTERS) == {"email_opens": "e", "clicks": "k", "calls": "c",
+                                   "purchases": "p"}
+    topics = TopicNames.with_prefix("x.")
+    assert topics.roles == {"x.email_opens": "email_opens", "x.clicks": "clicks",
+                            "x.calls": "calls", "x.purchases": "purchases"}
 
 
 def test_newest_event_looks_at_touches_and_purchases() -> None:
@@ -68,15 +81,15 @@ def test_expires_only_when_idle_and_committed() -> None:
 def test_watermark_never_passes_the_wall_clock_and_sweeps_each_tenth_of_the_ttl() -> None:
     marks = Watermarks(StateTtl(100 * DAY))
     now = 1_000 * DAY
-    marks.observe(0, 1, 50 * DAY, now, backlog=False)
+    marks.observe(0, "clicks", 50 * DAY, now, backlog=False)
     assert marks.sweep_horizon(0) is None  # first look: remembers where it started
-    marks.observe(0, 1, 55 * DAY, now, backlog=False)
+    marks.observe(0, "clicks", 55 * DAY, now, backlog=False)
     assert marks.sweep_horizon(0) is None  # moved less than 10 days
-    marks.observe(0, 1, 40 * DAY, now, backlog=False)  # late event: event time stays
-    marks.observe(0, 1, 61 * DAY, now, backlog=False)
+    marks.observe(0, "clicks", 40 * DAY, now, backlog=False)  # late event: event time stays
+    marks.observe(0, "clicks", 61 * DAY, now, backlog=False)
     assert marks.sweep_horizon(0) == -39 * DAY
     assert marks.sweep_horizon(0) is None
-    marks.observe(0, 1, 5_000 * DAY, now, backlog=False)  # from the future: clamped
+    marks.observe(0, "clicks", 5_000 * DAY, now, backlog=False)  # from the future: clamped
     assert marks.reached_us(0) == 1_000 * DAY
     assert marks.sweep_horizon(1) is None  # a partition not seen yet
 
@@ -85,12 +98,12 @@ def test_a_topic_with_a_backlog_holds_the_partition_back() -> None:
     """In a backfill the purchases topic may run months ahead of the touches."""
     marks = Watermarks(StateTtl(100 * DAY))
     now = 1_000 * DAY
-    marks.observe(3, 3, 400 * DAY, now, backlog=False)  # purchases: read to the end
-    marks.observe(3, 0, 20 * DAY, now, backlog=True)  # email opens: more waiting
+    marks.observe(3, "purchases", 400 * DAY, now, backlog=False)  # purchases: read to the end
+    marks.observe(3, "email_opens", 20 * DAY, now, backlog=True)  # email opens: more waiting
     assert marks.reached_us(3) == 20 * DAY
     assert marks.sweep_horizon(3) is None
-    marks.observe(3, 0, 150 * DAY, now, backlog=True)
+    marks.observe(3, "email_opens", 150 * DAY, now, backlog=True)
     assert marks.sweep_horizon(3) == 50 * DAY
     # Once caught up, a quiet topic holds nothing back.
-    marks.observe(3, 0, 160 * DAY, now, backlog=False)
+    marks.observe(3, "email_opens", 160 * DAY, now, backlog=False)
     assert marks.reached_us(3) == 400 * DAY

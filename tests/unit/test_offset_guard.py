@@ -9,7 +9,7 @@ import pytest
 from faust.transport.consumer import Consumer
 from faust.types import TP
 
-from streams.offset_guard import (
+from streams.faust_app.offset_guard import (
     ConsumerSafety,
     OffsetGuard,
     ReadOffsets,

@@ -11,7 +11,7 @@ import itertools
 import pytest
 
 from schemas.events import Event, Purchase, Touch
-from streams.config import EngineConfig
+from streams.engine.config import EngineConfig
 from tests.compare import answer_from_totals, assert_same, run_engine
 from tests.oracle import batch
 

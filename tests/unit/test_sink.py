@@ -1,4 +1,4 @@
-"""The sink against a real (embedded) ClickHouse: failures never lose a batch."""
+"""The buffer and the sink against a real (embedded) ClickHouse: failures never lose a batch."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from clickhouse_connect.driver.client import Client
 from schemas.events import Purchase, Touch
 from sinks.exceptions import SinkError, TransientSinkError
 from sinks.faults import Faults
-from sinks.sink import LeadSink
-from streams.config import EngineConfig
-from streams.contribution import accept
-from streams.state import LeadState
+from sinks.sink import ClickHouseSink
+from streams.engine.buffer import OutputBuffer
+from streams.engine.config import EngineConfig
+from streams.engine.contribution import accept
+from streams.engine.state import LeadState
 
 T0 = 1_767_225_600_000_000
 CONFIG = EngineConfig()
@@ -31,34 +32,35 @@ def _revenue(client: Client) -> int:
 
 
 def test_a_failed_flush_keeps_its_batch(client: Client) -> None:
-    sink = LeadSink(client, 1, CONFIG, faults=Faults(flush_transient=1))
-    sink.put_lead("L", _lead())
+    buffer = OutputBuffer(CONFIG)
+    sink = ClickHouseSink(client, 1, faults=Faults(flush_transient=1))
+    buffer.put_lead("L", _lead())
     with pytest.raises(TransientSinkError):
-        sink.flush()
-    assert sink.pending() == 1
-    assert sink.flush() == 1
+        buffer.flush(sink)
+    assert buffer.pending() == 1
+    assert buffer.flush(sink) == 1
     assert _revenue(client) == 1000
 
 
 def test_a_missing_table_stops_instead_of_dead_lettering(client: Client) -> None:
     client.command("DROP TABLE lead_credits")
-    sink = LeadSink(client, 1, CONFIG)
-    sink.put_lead("L", _lead())
+    buffer, sink = OutputBuffer(CONFIG), ClickHouseSink(client, 1)
+    buffer.put_lead("L", _lead())
     with pytest.raises(SinkError):
-        sink.flush()
-    assert sink.take_poisoned() == []
-    assert sink.pending() == 1
+        buffer.flush(sink)
+    assert buffer.take_refused() == []
+    assert buffer.pending() == 1
 
 
 def test_a_newer_revision_replaces_the_older_one(client: Client) -> None:
-    sink = LeadSink(client, 1, CONFIG)
+    buffer, sink = OutputBuffer(CONFIG), ClickHouseSink(client, 1)
     state = _lead()
-    sink.put_lead("L", state)
-    sink.flush()
+    buffer.put_lead("L", state)
+    buffer.flush(sink)
     earlier = accept(state, Touch("t0", "L", "winter", "email_open", T0 - 10))
     assert earlier is not None
-    sink.put_lead("L", earlier)
-    sink.flush()
+    buffer.put_lead("L", earlier)
+    buffer.flush(sink)
     rows = client.query("SELECT campaign_id, revenue_minor FROM v_attribution "
                         "WHERE model = 'first_touch'").result_rows
     assert rows == [("winter", 1000)]

@@ -15,12 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.events import Event, Purchase, Touch
-from sinks.sink import LeadSink
-from streams.config import EngineConfig
-from streams.expiry import entry_expired
-from streams.processor import Counters, MessageProcessor
-from streams.state import LeadState
-from streams.topics import TopicNames
+from sinks.sink import ClickHouseSink
+from streams.engine.accounting import Counters
+from streams.engine.buffer import OutputBuffer
+from streams.engine.config import EngineConfig
+from streams.engine.expiry import entry_expired
+from streams.engine.processor import MessageProcessor
+from streams.engine.state import LeadState
+from streams.kafka.topics import TopicNames
 from tests.compare import assert_same
 from tests.integration.harness import answer_from_views
 from tests.messages import event_json
@@ -40,10 +42,11 @@ class _Pipeline:
 
     def __init__(self, client: Client) -> None:
         self.table: dict[bytes, bytes] = {}
-        self.sink = LeadSink(client, 1, CONFIG)
+        self.buffer = OutputBuffer(CONFIG)
+        self.sink = ClickHouseSink(client, 1)
         self.processor = MessageProcessor(
-            self.table, self.sink, lambda *_: None, Counters(),
-            topic_index={topic: i for i, topic in enumerate(TOPICS.events)})
+            self.table, self.buffer, lambda *_: None, Counters(),
+            topic_roles=TOPICS.roles)
         self.next_offset = dict.fromkeys(TOPICS.events, 0)
 
     def send(self, event: Event, offset: int | None = None) -> str:
@@ -52,6 +55,9 @@ class _Pipeline:
             offset = self.next_offset[topic]
             self.next_offset[topic] += 1
         return self.processor.process(event.lead_id.encode(), event_json(event), topic, 0, offset)
+
+    def flush(self) -> None:
+        self.buffer.flush(self.sink)
 
     def sweep(self, horizon_us: int, committed: list[int | None]) -> list[str]:
         expired = [key for key, entry in self.table.items()
@@ -92,7 +98,7 @@ def test_a_lead_that_returns_after_expiry_is_a_new_generation(client: Client) ->
     # The crash case: the reopening click redelivered with its own offset is a duplicate
     # of the new generation, so the same rows are written again.
     assert pipe.send(back[0], offset=3) == "duplicate"
-    pipe.sink.flush()
+    pipe.flush()
 
     renamed = [replace(e, lead_id="L (generation 2)") for e in (*back, first[0])]
     assert_same(batch(first + renamed, CONFIG), answer_from_views(client))
@@ -106,22 +112,22 @@ def test_a_lead_that_returns_after_expiry_is_a_new_generation(client: Client) ->
 
 def test_without_a_ttl_entries_carry_nothing_extra(client: Client) -> None:
     pipe = _Pipeline(client)
-    pipe.processor.topic_index = None
+    pipe.processor.topic_roles = None
     pipe.send(_click("a1", "L", "spring", 0))
     assert orjson.loads(pipe.table[b"L"])[2:] == []
     assert pipe.sweep(T0 + 900 * DAY, pipe.committed_all()) == []  # never expires
-    pipe.sink.flush()
+    pipe.flush()
     rows = client.query("SELECT lead_id, generation FROM v_lead_revisions").result_rows
     assert rows == [("L", "")]
 
 
 def test_an_entry_written_without_a_ttl_goes_on_in_generation_empty(client: Client) -> None:
     pipe = _Pipeline(client)
-    pipe.processor.topic_index = None
+    pipe.processor.topic_roles = None
     pipe.send(_click("a1", "L", "spring", 0))
-    pipe.processor.topic_index = {topic: i for i, topic in enumerate(TOPICS.events)}
+    pipe.processor.topic_roles = TOPICS.roles
     pipe.send(_buy("a2", "L", 1, 700))
-    pipe.sink.flush()
+    pipe.flush()
     rows = client.query("SELECT lead_id, generation, revision FROM v_lead_revisions"
                         ).result_rows
     assert rows == [("L", "", 2)]
@@ -162,8 +168,8 @@ def test_generations_are_what_expiry_and_return_make_them(
     times = sorted({e.occurred_at_us for e in log})
     sink = _RecordingSink()
     table: dict[bytes, bytes] = {}
-    processor = MessageProcessor(table, sink, lambda *_: None, Counters(),  # type: ignore[arg-type]
-                                 topic_index={t: i for i, t in enumerate(TOPICS.events)})
+    processor = MessageProcessor(table, sink, lambda *_: None, Counters(),
+                                 topic_roles=TOPICS.roles)
     model_open: dict[str, list[Event]] = {}
     model_closed: list[tuple[str, frozenset[str]]] = []
     for n, event in enumerate(log):

@@ -1,4 +1,4 @@
-"""Never let the consumer skip offsets it has not processed.
+"""Patches to Faust's consumer so that it never skips offsets nobody has processed.
 
 Two faust-streaming behaviours can move a partition past messages nobody processed.
 
@@ -73,7 +73,8 @@ def committable_offset(acked: list[int], start: int | None) -> tuple[int | None,
 class ConsumerSafety:
     """Patches to Faust's consumer that keep it from moving past unprocessed messages.
 
-    Installed once per worker for the event topics (other topics, such as the table
+    Installed once per worker for the event topics, by ``streams.faust_app.patches``
+    after it has checked the private names used here (other topics, such as the table
     changelog, keep Faust's behaviour). Installing again replaces the patches.
     """
 

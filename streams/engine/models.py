@@ -2,7 +2,7 @@
 
 A model returns integer numerators and one common denominator instead of floats, so
 that revenue can be split to the minor unit with integer arithmetic only (see
-``streams.allocation``) and retractions cancel exactly. The registry ``MODELS`` is the
+``streams.engine.allocation``) and retractions cancel exactly. The registry ``MODELS`` is the
 only place that lists models: adding one (W-shaped, Markov...) is adding a function.
 """
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.exceptions import StreamsError
-from streams.kafka_admin import group_lag
+from streams.kafka.admin import group_lag
+from streams.kafka.exceptions import MetricsUnavailable
 
 _SHOWN = {
     "leadclock_events": "events",
@@ -41,7 +41,7 @@ def worker_metrics(url: str) -> str:
             text = response.read().decode()
     except (urllib.error.URLError, OSError) as error:
         msg = f"cannot read worker metrics at {url}: {getattr(error, 'reason', error)}"
-        raise StreamsError(msg) from error
+        raise MetricsUnavailable(msg) from error
     lines = []
     for family in text_string_to_metric_families(text):
         label = _SHOWN.get(family.name)

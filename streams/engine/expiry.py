@@ -22,21 +22,30 @@ Two rules keep that trade the only one, so that crashes and redelivery stay exac
 * A lead expires only once every message that touched it is committed: a message that
   could still be redelivered must find the state it was applied to.
 
-Everything here is pure; ``streams.table_sweep`` does the table I/O.
+Everything here is pure; ``streams.faust_app.table_sweep`` does the table I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Literal, TypeAlias
 
-from streams.config import format_duration_us, parse_duration_us
-from streams.exceptions import ConfigError
-from streams.state import LeadState, decode_entry
+from streams.engine.config import format_duration_us, parse_duration_us
+from streams.engine.exceptions import ConfigError
+from streams.engine.state import LeadState, decode_entry
 
-TOPIC_LETTERS: Final = "ekcp"
-"""Letter of each event topic in a generation name, in ``TopicNames.events`` order."""
+TopicRole: TypeAlias = Literal["email_opens", "clicks", "calls", "purchases"]
+"""What an event topic carries (SPEC §2), whatever its name (``--topic-prefix``)."""
+ROLES: Final[tuple[TopicRole, ...]] = ("email_opens", "clicks", "calls", "purchases")
+"""Order of the per-topic offsets kept in a table entry (``Arrivals.offsets``) and of
+the committed offsets ``is_expired`` is given. Stored in the table: never reorder."""
+TOPIC_LETTERS: Final[Mapping[TopicRole, str]] = {
+    "email_opens": "e", "clicks": "k", "calls": "c", "purchases": "p",
+}
+"""Letter of each event topic in a generation name (``k4711``: opened by clicks@4711).
+Stored in ClickHouse as the ``generation`` column: never change a letter."""
+_SLOT: Final[Mapping[TopicRole, int]] = {role: slot for slot, role in enumerate(ROLES)}
 NO_OFFSET: Final = -1
 SWEEPS_PER_TTL: Final = 10
 """A partition is swept each time its watermark has moved a tenth of the TTL."""
@@ -74,26 +83,28 @@ class Arrivals:
     """What a TTL needs to know about a lead beyond its events.
 
     ``generation`` names the lead's current generation; ``offsets`` holds, per event
-    topic, the highest offset of a message that touched the lead (``NO_OFFSET`` if none).
+    topic (in ``ROLES`` order), the highest offset of a message that touched the lead
+    (``NO_OFFSET`` if none).
     """
 
     generation: str
     offsets: tuple[int, ...]
 
 
-def opened_by(topic_index: int, offset: int) -> Arrivals:
-    """A new generation, opened by the message at ``offset`` of topic ``topic_index``."""
-    offsets = [NO_OFFSET] * len(TOPIC_LETTERS)
-    offsets[topic_index] = offset
-    return Arrivals(f"{TOPIC_LETTERS[topic_index]}{offset}", tuple(offsets))
+def opened_by(role: TopicRole, offset: int) -> Arrivals:
+    """A new generation, opened by the message at ``offset`` of the ``role`` topic."""
+    offsets = [NO_OFFSET] * len(ROLES)
+    offsets[_SLOT[role]] = offset
+    return Arrivals(f"{TOPIC_LETTERS[role]}{offset}", tuple(offsets))
 
 
-def arrived(arrivals: Arrivals, topic_index: int, offset: int) -> Arrivals:
+def arrived(arrivals: Arrivals, role: TopicRole, offset: int) -> Arrivals:
     """``arrivals`` after one more message of the lead."""
-    if arrivals.offsets[topic_index] >= offset:
+    slot = _SLOT[role]
+    if arrivals.offsets[slot] >= offset:
         return arrivals
     offsets = list(arrivals.offsets)
-    offsets[topic_index] = offset
+    offsets[slot] = offset
     return Arrivals(arrivals.generation, tuple(offsets))
 
 
@@ -110,17 +121,17 @@ def arrivals_from_json(raw: object) -> Arrivals | None:
     return Arrivals(str(generation), tuple(int(o) for o in offsets))
 
 
-def next_arrivals(entry_exists: bool, stored: Arrivals | None, topic_index: int,
+def next_arrivals(entry_exists: bool, stored: Arrivals | None, role: TopicRole,
                   offset: int) -> Arrivals:
-    """A lead's arrivals after a message at ``offset`` of topic ``topic_index``.
+    """A lead's arrivals after a message at ``offset`` of the ``role`` topic.
 
     No entry: the lead is new or its state expired, and the message opens a generation.
     An entry without arrivals was written by a worker without a TTL: the lead goes on
     in generation '' (its rows so far), now with offsets recorded.
     """
     if stored is not None:
-        return arrived(stored, topic_index, offset)
-    opened = opened_by(topic_index, offset)
+        return arrived(stored, role, offset)
+    opened = opened_by(role, offset)
     return Arrivals("", opened.offsets) if entry_exists else opened
 
 
@@ -143,8 +154,8 @@ def is_expired(state: LeadState, arrivals: Arrivals, horizon_us: int,
                committed: Sequence[int | None]) -> bool:
     """True if the lead was idle before ``horizon_us`` and all its messages are committed.
 
-    ``committed[i]`` is the first uncommitted offset of event topic ``i`` on the lead's
-    partition (None: unknown, so nothing on that topic counts as committed).
+    ``committed[i]`` is the first uncommitted offset of event topic ``ROLES[i]`` on the
+    lead's partition (None: unknown, so nothing on that topic counts as committed).
     """
     newest = newest_event_us(state)
     if newest is not None and newest >= horizon_us:
@@ -170,11 +181,11 @@ class Watermarks:
     """
 
     ttl: StateTtl
-    topics: dict[int, dict[int, tuple[int, bool]]] = field(default_factory=dict)
-    """Per partition, per topic index: (newest event time, backlog after it)."""
+    topics: dict[int, dict[TopicRole, tuple[int, bool]]] = field(default_factory=dict)
+    """Per partition, per topic (its role): (newest event time, backlog after it)."""
     swept_at_us: dict[int, int] = field(default_factory=dict)
 
-    def observe(self, partition: int, topic_index: int, occurred_at_us: int,
+    def observe(self, partition: int, topic: TopicRole, occurred_at_us: int,
                 now_us: int, *, backlog: bool) -> None:
         """Record a message's event time and whether its topic-partition has a backlog.
 
@@ -183,8 +194,8 @@ class Watermarks:
         """
         seen = self.topics.setdefault(partition, {})
         at = min(occurred_at_us, now_us)
-        newest = seen.get(topic_index, (at, backlog))[0]
-        seen[topic_index] = (max(newest, at), backlog)
+        newest = seen.get(topic, (at, backlog))[0]
+        seen[topic] = (max(newest, at), backlog)
 
     def reached_us(self, partition: int) -> int | None:
         """The partition's event time (None: nothing seen yet)."""

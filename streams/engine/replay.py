@@ -1,11 +1,12 @@
-"""``leadclock replay --input``: run an NDJSON event log through the same engine.
+"""The replay fold: a whole event log (a file or the topics) through the same engine.
 
 A replay knows the whole log up front, so it groups events by lead and accepts each
-lead's events in path order, then hands the lead's final state to the same sink as the
-worker, which writes the same per-lead contribution rows. The result is therefore
-identical to the stream's, and replaying the same file into the same version again
-rewrites identical rows (idempotent). Every line is accounted for in the ingest ledger
-(source ``file:NAME``, offset = line number).
+lead's events in path order, then hands the lead's final state to the same output
+buffer as the worker, whose writer writes the same per-lead contribution rows. The
+result is therefore identical to the stream's, and replaying the same log into the same
+version again rewrites identical rows (idempotent). Every record is accounted for in the
+ingest ledger by the same routine as the worker's (``streams.engine.accounting``); file
+lines are positioned ``(file:NAME, -1, line number)``.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from typing import Final
 
 from schemas.events import Event, Rejection
 from schemas.validation import parse_event
-from sinks.exceptions import SinkError
-from sinks.sink import LeadSink
-from streams.contribution import accept
-from streams.processor import Counters, parse_keyed
-from streams.state import LeadState
+from streams.engine.accounting import Accounting, Counters, parse_keyed
+from streams.engine.buffer import OutputBuffer
+from streams.engine.exceptions import OutputError
+from streams.engine.port import Position, Writer
+from streams.engine.state import LeadState
 
 Progress = Callable[[str], None]
 
@@ -55,8 +56,6 @@ class ReplayStats(Counters):
                 f"clickhouse write {self.write_seconds:.2f}s")
 
 
-Position = tuple[str, int, int]
-"""Where a record came from: (source, partition, offset); files use (file:NAME, -1, line)."""
 Record = tuple[Position, bytes | None, bytes]
 """A position, the Kafka key (None for a file line) and the message."""
 
@@ -70,13 +69,13 @@ def file_records(lines: Iterable[bytes], source: str) -> Iterator[Record]:
 
 def read_log(
     records: Iterable[Record],
-    sink: LeadSink,
+    accounting: Accounting,
     stats: ReplayStats,
     progress: Progress | None = None,
     *,
     keyed: bool = False,
 ) -> dict[str, list[tuple[Event, Position]]]:
-    """Validate every record; rejects go to the sink, valid events are grouped by lead.
+    """Validate and count every record (rejects are recorded); group valid events by lead.
 
     ``keyed`` records come from Kafka and, like in the worker, must be keyed by their
     ``lead_id``; file lines have no key.
@@ -84,55 +83,45 @@ def read_log(
     started = time.monotonic()
     by_lead: defaultdict[str, list[tuple[Event, Position]]] = defaultdict(list)
     next_report = started + 2.0
-    received = rejected = 0  # locals, not stats attributes: this loop runs per event
+    received = accounting.received
     for position, key, value in records:
-        received += 1
         parsed = parse_keyed(key, value) if keyed else parse_event(value)
-        if isinstance(parsed, Rejection):
-            rejected += 1
-            sink.put_rejection(parsed, *position)
-            sink.put_ledger(*position, "rejected", "", "")
-        else:
+        received(parsed, position)
+        if not isinstance(parsed, Rejection):
             by_lead[parsed.lead_id].append((parsed, position))
-        if progress is not None and received % 65536 == 0:
+        count = stats.received
+        if progress is not None and count % 65536 == 0:
             now = time.monotonic()
             if now >= next_report:
-                progress(f"replay: read {received:,} events "
-                         f"({received / (now - started):,.0f}/s)")
+                progress(f"replay: read {count:,} events "
+                         f"({count / (now - started):,.0f}/s)")
                 next_report = now + 2.0
-    stats.received, stats.rejected = received, rejected
     stats.read_seconds = time.monotonic() - started
     return by_lead
 
 
 def fold_leads(
     by_lead: dict[str, list[tuple[Event, Position]]],
-    sink: LeadSink,
+    accounting: Accounting,
+    buffer: OutputBuffer,
+    writer: Writer,
     stats: ReplayStats,
 ) -> None:
-    """Accept each lead's events in path order and hand its final state to the sink."""
-    accepted = duplicates = 0
+    """Accept each lead's events in path order and hand its final state to the buffer."""
     empty = LeadState()
+    applied = accounting.applied
     for lead_id in list(by_lead):
         # Popped, not iterated: a lead's events are freed once folded.
         events = by_lead.pop(lead_id)
         events.sort(key=_path_key)
         state = empty
         for event, position in events:
-            new_state = accept(state, event)
-            if new_state is None:
-                duplicates += 1
-                sink.put_ledger(*position, "duplicate", lead_id, event.event_id)
-            else:
-                accepted += 1
-                state = new_state
-                sink.put_ledger(*position, "accepted", lead_id, event.event_id)
-        sink.put_lead(lead_id, state)
-        if sink.due():
+            state, _ = applied(state, event, position)
+        buffer.put_lead(lead_id, state)
+        if buffer.due():
             written = time.monotonic()
-            sink.flush()
+            buffer.flush(writer)
             stats.write_seconds += time.monotonic() - written
-    stats.accepted, stats.duplicates = accepted, duplicates
 
 
 _event_key: Final = attrgetter("occurred_at_us", "event_id")
@@ -166,34 +155,36 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 def replay(
     records: Iterable[Record],
-    sink: LeadSink,
+    buffer: OutputBuffer,
+    writer: Writer,
     progress: Progress | None = None,
     *,
     keyed: bool = False,
 ) -> ReplayStats:
-    """Replay records into ``sink``'s version; rejects go to ``rejected_events``.
+    """Replay records through ``buffer`` into ``writer``; rejects are kept with a reason.
 
-    A lead ClickHouse refuses for good fails the replay (a batch has no DLQ to send it
+    A lead the writer refuses for good fails the replay (a batch has no DLQ to send it
     to, and silently missing a lead would make the replay's numbers wrong).
     """
     stats = ReplayStats()
+    accounting = Accounting(buffer, stats)
     started = time.monotonic()
     with _cyclic_gc_paused():
-        by_lead = read_log(records, sink, stats, progress, keyed=keyed)
+        by_lead = read_log(records, accounting, stats, progress, keyed=keyed)
         folding = time.monotonic()
-        fold_leads(by_lead, sink, stats)
+        fold_leads(by_lead, accounting, buffer, writer, stats)
         written_while_folding = stats.write_seconds
         writing = time.monotonic()
-        sink.flush()
+        buffer.flush(writer)
         done = time.monotonic()
     stats.fold_seconds = writing - folding - written_while_folding
     stats.write_seconds += done - writing
     stats.seconds = done - started
-    refused = sink.take_poisoned()
+    refused = buffer.take_refused()
     if refused:
         lead_id, _, reason = refused[0]
         msg = f"ClickHouse refused the rows of {len(refused)} lead(s), e.g. {lead_id}: {reason}"
-        raise SinkError(msg)
+        raise OutputError(msg)
     if progress is not None:
         progress(f"replay: {stats.phases_line()}")
     return stats

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from schemas.timestamps import US_PER_SECOND
-from streams.exceptions import ConfigError
+from streams.engine.exceptions import ConfigError
 
 _UNIT_US: Final = {
     "s": US_PER_SECOND,

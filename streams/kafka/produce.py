@@ -9,15 +9,16 @@ lead's events across the four topics.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from streams.exceptions import BrokerUnavailable
-from streams.replay import Progress
-from streams.topics import TopicNames
+from streams.kafka.exceptions import BrokerUnavailable
+from streams.kafka.topics import TopicNames
+
+Progress = Callable[[str], None]
 
 
 def route(line: bytes, topics: TopicNames) -> tuple[str, bytes | None]:

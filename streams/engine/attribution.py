@@ -10,20 +10,20 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 from schemas.events import Purchase, Touch
-from schemas.validation import fast_constructor
-from streams.allocation import allocate
-from streams.config import EngineConfig
-from streams.deltas import NO_CAMPAIGN, CreditDelta
-from streams.models import MODELS, POSITIONAL_MODELS, ModelFn
-from streams.windows import window_start_us
+from schemas.fast import fast_constructor
+from streams.engine.allocation import allocate
+from streams.engine.config import EngineConfig
+from streams.engine.models import MODELS, POSITIONAL_MODELS, ModelFn
+from streams.engine.records import NO_CAMPAIGN, Credit
+from streams.engine.windows import window_start_us
 
 CONVERSION_UNITS: Final = 10**9
 """Conversions are kept as integer billionths so that sums and retractions are exact."""
 
 new_credit: Final[Callable[
-    [str, str, str, str, str, int, int, int, int, int, int], CreditDelta
-]] = fast_constructor(CreditDelta)
-"""``CreditDelta(*fields)`` without the frozen ``__init__``'s cost (4x faster)."""
+    [str, str, str, str, str, int, int, int, int, int, int], Credit
+]] = fast_constructor(Credit)
+"""``Credit(*fields)`` without the frozen ``__init__``'s cost (4x faster)."""
 
 _PositionalSplit = tuple[tuple[int, ...], int, tuple[int, ...]]
 #: (model, path length) -> (numerators, denominator, conversion shares) of the models
@@ -33,9 +33,9 @@ _POSITIONAL_CACHE_SIZE: Final = 4096
 
 
 def credits_for(
-    purchase: Purchase, path: Sequence[Touch], config: EngineConfig, sign: int = 1
-) -> Iterator[CreditDelta]:
-    """Yield the credits (times ``sign``) of ``purchase`` over ``path`` for every model.
+    purchase: Purchase, path: Sequence[Touch], config: EngineConfig
+) -> Iterator[Credit]:
+    """Yield the credits of ``purchase`` over ``path`` for every model.
 
     Credits with zero revenue and zero conversions are not yielded: they change no sum.
     """
@@ -47,8 +47,7 @@ def credits_for(
         for model in MODELS:
             yield new_credit(
                 model, purchase_id, "", NO_CAMPAIGN, currency, purchase_window,
-                purchase_window, purchased_at, purchased_at, sign * amount,
-                sign * CONVERSION_UNITS,
+                purchase_window, purchased_at, purchased_at, amount, CONVERSION_UNITS,
             )
         return
     touch_windows = [window_start_us(t.occurred_at_us, window) for t in path]
@@ -69,7 +68,7 @@ def credits_for(
                     model, purchase_id, touch.event_id, touch.campaign_id,
                     currency, touch_windows[i], purchase_window,
                     touch.occurred_at_us, purchased_at,
-                    sign * revenue[i], sign * conversions[i],
+                    revenue[i], conversions[i],
                 )
 
 

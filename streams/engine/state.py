@@ -21,7 +21,7 @@ from typing import Final, TypeVar
 import orjson
 
 from schemas.events import TOUCH_TYPES, Event, Purchase, Touch, TouchType
-from schemas.validation import fast_constructor
+from schemas.fast import fast_constructor
 
 _TYPE_CODE: Final = {name: code for code, name in enumerate(TOUCH_TYPES)}
 
@@ -89,7 +89,7 @@ def encode_state(state: LeadState, extra: object = None) -> bytes:
     """Serialise a lead's state compactly for the Faust table (lead id is the key).
 
     ``extra`` (JSON-able) is bookkeeping stored beside the events, e.g. what a state TTL
-    needs (``streams.expiry``); it is not part of the state and ``decode_state`` skips it.
+    needs (``streams.engine.expiry``); it is not part of the state and ``decode_state`` skips it.
     """
     entry: list[object] = [
         [[t.occurred_at_us, t.event_id, _TYPE_CODE[t.touch_type], t.campaign_id]

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from streams.exceptions import BrokerUnavailable
-from streams.kafka_admin import end_offsets
-from streams.replay import Record
-from streams.topics import TopicNames
+from streams.engine.replay import Record
+from streams.kafka.admin import end_offsets
+from streams.kafka.exceptions import BrokerUnavailable
+from streams.kafka.topics import TopicNames
 
 
 def topic_records(brokers: str, topics: TopicNames) -> Iterator[Record]:

@@ -15,30 +15,18 @@ order; a property test checks this.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
 
 from schemas.events import Event, Touch
-from schemas.validation import fast_constructor
-from streams.attribution import credits_for
-from streams.config import EngineConfig
-from streams.deltas import CreditDelta, ReachDelta, Stage, StageDelta
-from streams.state import LeadState
-from streams.windows import window_start_us
+from schemas.fast import fast_constructor
+from streams.engine.attribution import credits_for
+from streams.engine.config import EngineConfig
+from streams.engine.records import Contribution, Reach, Stage, StageTouch
+from streams.engine.state import LeadState
+from streams.engine.windows import window_start_us
 
 HOT_TYPES = frozenset(("click", "call"))
-_new_reach: Final[Callable[[str, str, int, int, int], ReachDelta]] = fast_constructor(
-    ReachDelta)
-
-
-@dataclass(frozen=True, slots=True)
-class Contribution:
-    """A lead's share of every view, at a given revision of its state."""
-
-    revision: int
-    reach: tuple[ReachDelta, ...]
-    stages: tuple[StageDelta, ...]
-    credits: tuple[CreditDelta, ...]
+_new_reach: Final[Callable[[str, str, int, int], Reach]] = fast_constructor(Reach)
 
 
 def accept(state: LeadState, event: Event) -> LeadState | None:
@@ -73,14 +61,14 @@ def contribution(state: LeadState, config: EngineConfig) -> Contribution:
     for t in state.touches:
         key = (t.campaign_id, t.touch_type, window_start_us(t.occurred_at_us, window))
         counts[key] = counts.get(key, 0) + 1
-    reach = tuple(_new_reach(c, k, w, n, 1) for (c, k, w), n in counts.items())
+    reach = tuple(_new_reach(c, k, w, n) for (c, k, w), n in counts.items())
     stages = []
     for stage in ("warm", "hot"):
         touch = stage_touch(state, stage)
         if touch is not None:
-            stages.append(StageDelta(
+            stages.append(StageTouch(
                 stage, touch.campaign_id, window_start_us(touch.occurred_at_us, config.window),
-                touch.event_id, touch.occurred_at_us, 1,
+                touch.event_id, touch.occurred_at_us,
             ))
     credits = tuple(
         credit

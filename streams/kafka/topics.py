@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from streams.engine.expiry import TopicRole
+
 
 @dataclass(frozen=True, slots=True)
 class TopicNames:
@@ -25,6 +27,12 @@ class TopicNames:
     def events(self) -> tuple[str, str, str, str]:
         """The event topics, which must all have the same partition count."""
         return (self.email_opens, self.clicks, self.calls, self.purchases)
+
+    @property
+    def roles(self) -> dict[str, TopicRole]:
+        """Event topic name -> what it carries, spelled out (never by position)."""
+        return {self.email_opens: "email_opens", self.clicks: "clicks",
+                self.calls: "calls", self.purchases: "purchases"}
 
     def for_type(self, event_type: object) -> str:
         """Topic of an event type; unknown types go to the first topic to be rejected there.

@@ -15,7 +15,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from streams.exceptions import BrokerUnavailable, ConfigError
+from streams.kafka.exceptions import BrokerUnavailable, TopicsMismatch
 
 CLIENT_ID = "leadclock-admin"
 BOOTSTRAP_TIMEOUT_MS = 8_000
@@ -53,7 +53,7 @@ def ensure_topics(brokers: str, names: Iterable[str], partitions: int) -> None:
             listing = ", ".join(f"{n} has {c}" for n, c in sorted(wrong.items()))
             msg = (f"event topics must be co-partitioned with {partitions} partitions: "
                    f"{listing}")
-            raise ConfigError(msg)
+            raise TopicsMismatch(msg)
     finally:
         admin.close()
 

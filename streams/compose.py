@@ -1,0 +1,153 @@
+"""The composition root: each ``leadclock`` command wired from the engine, sink and shells.
+
+The CLI (``streams.cli``) parses arguments into typed values and calls one function
+here. This is the only module that knows every room: it opens ClickHouse (``sinks``),
+creates topics (``streams.kafka``), runs the engine (``streams.engine``) and starts the
+Faust worker (``streams.faust_app``). Heavy imports are local to the command that
+needs them, so ``leadclock --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import IO
+
+from streams.engine.config import EngineConfig
+from streams.exceptions import InputError
+from streams.faust_app.settings import WorkerSettings
+from streams.kafka.topics import TopicNames
+
+
+def say(text: str) -> None:
+    """A progress or result line on stderr."""
+    print(text, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def open_input(name: str) -> Iterator[IO[bytes]]:
+    """A file to read, or stdin for ``-``; InputError in one line if it cannot be read."""
+    if name == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = Path(name).open("rb")
+    except OSError as error:
+        msg = f"cannot read {name}: {error.strerror}"
+        raise InputError(msg) from error
+    with handle:
+        yield handle
+
+
+def migrate(dsn: str) -> None:
+    """Apply the DDL."""
+    from sinks.client import connect, redact
+    from sinks.migrate import migrate as apply_ddl
+
+    applied = apply_ddl(connect(dsn))
+    say(f"migrate: {redact(dsn)} is up to date ({', '.join(applied)})")
+
+
+def replay(*, dsn: str, version: int, engine: EngineConfig, input_name: str | None,
+           brokers: str, topics: TopicNames) -> None:
+    """Replay a file (or, without ``input_name``, the topics) into ClickHouse."""
+    from sinks.client import connect
+    from sinks.migrate import migrate as apply_ddl
+    from sinks.sink import ClickHouseSink
+    from sinks.versions import ensure_version
+    from streams.engine.buffer import OutputBuffer
+    from streams.engine.replay import Record, file_records
+    from streams.engine.replay import replay as run_replay
+    from streams.kafka.topic_reader import topic_records
+
+    records: Iterator[Record]
+    with ExitStack() as stack:
+        if input_name is None:
+            records = topic_records(brokers, topics)
+        else:
+            handle = stack.enter_context(open_input(input_name))
+            source = "file:stdin" if input_name == "-" else f"file:{Path(input_name).name}"
+            records = file_records(handle, source)
+        client = connect(dsn)
+        apply_ddl(client)
+        ensure_version(client, version, engine.describe())
+        buffer = OutputBuffer(engine, max_pending=50_000, max_age_s=float("inf"))
+        stats = run_replay(records, buffer, ClickHouseSink(client, version), progress=say,
+                           keyed=input_name is None)
+    say(f"replay: {stats.line()}")
+
+
+def worker(settings: WorkerSettings) -> None:
+    """Check and patch Faust, create topics, migrate, check the version, run the worker."""
+    from sinks.client import connect
+    from sinks.faults import Faults
+    from sinks.migrate import migrate as apply_ddl
+    from sinks.report import campaign_report
+    from sinks.sink import ClickHouseSink
+    from sinks.versions import ensure_version
+    from streams.faust_app.app import build_app, run
+    from streams.faust_app.patches import install_faust_patches
+    from streams.kafka.admin import ensure_topics
+
+    topics = settings.topics
+    safety = install_faust_patches(frozenset(topics.events))
+    ensure_topics(settings.brokers, (*topics.events, topics.dlq), settings.partitions)
+    client = connect(settings.clickhouse)
+    apply_ddl(client)
+    ensure_version(client, settings.version, settings.describe_version())
+    writer = ClickHouseSink(client, settings.version, faults=Faults.from_env())
+    app, flusher = build_app(settings, writer, safety,
+                             report=lambda: campaign_report(client))
+    run(app, flusher, settings.metrics_port)
+
+
+def produce(*, input_name: str, brokers: str, topics: TopicNames, partitions: int,
+            rate: float) -> None:
+    """Send a file to the topics (created first if missing)."""
+    from streams.kafka.admin import ensure_topics
+    from streams.kafka.produce import produce as send
+
+    ensure_topics(brokers, (*topics.events, topics.dlq), partitions)
+    with open_input(input_name) as handle:
+        sent = send(handle, brokers, topics, progress=say, rate=rate)
+    say(f"produce: {sent:,} events sent to {brokers}")
+
+
+def create_topics(*, brokers: str, topics: TopicNames, partitions: int) -> None:
+    """Create the topics."""
+    from streams.kafka.admin import ensure_topics
+
+    ensure_topics(brokers, (*topics.events, topics.dlq), partitions)
+    say(f"topics: {', '.join((*topics.events, topics.dlq))} ready ({partitions} partitions)")
+
+
+def status(*, brokers: str, topics: TopicNames, app_id: str, metrics_url: str) -> None:
+    """Print lag (and worker metrics when a URL is given)."""
+    from streams.kafka.status import lag_table, worker_metrics
+
+    print(f"consumer group {app_id} on {brokers}")
+    print(lag_table(brokers, app_id, topics.events))
+    if metrics_url:
+        print(worker_metrics(metrics_url))
+
+
+def demo(*, leads: int, seed: int, output: str) -> None:
+    """Write the demo dataset."""
+    from streams.demo import generate
+
+    lines = generate(leads, seed=seed)
+    if output == "-":
+        out = sys.stdout.buffer
+        for line in lines:
+            out.write(line + b"\n")
+        out.flush()
+        return
+    try:
+        with Path(output).open("wb") as handle:
+            for line in lines:
+                handle.write(line + b"\n")
+    except OSError as error:
+        msg = f"cannot write {output}: {error.strerror}"
+        raise InputError(msg) from error

@@ -1,0 +1,71 @@
+"""The engine's output port: what the processor and the replay write, what a sink implements.
+
+Two small contracts, both defined here so that the engine depends on no sink:
+
+* :class:`Output` is what the engine writes per message: a lead's newest state, a
+  ledger row, a rejection. ``streams.engine.buffer.OutputBuffer`` is the implementation
+  the worker and the replay use; tests may use any object with these three methods.
+* :class:`Writer` is what a flush hands a drained batch to: each changed lead's
+  contribution (computed once per flush, however many of its events arrived), the
+  ledger and the rejected rows. ``sinks.sink.ClickHouseSink`` implements it; a writer
+  signals failure with ``streams.engine.exceptions.OutputError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol, TypeAlias
+
+from schemas.events import Rejection
+from streams.engine.records import Contribution, LeadKey
+from streams.engine.state import LeadState
+
+Position: TypeAlias = tuple[str, int, int]
+"""Where a message came from: (source, partition, offset); files use (file:NAME, -1, line)."""
+LedgerRow: TypeAlias = tuple[str, int, int, str, str, str]
+"""One received message: source, partition, offset, outcome, lead_id, event_id."""
+RejectedRow: TypeAlias = tuple[str, str, int, str, int, int]
+"""One rejected message: raw text, reason, rejected_at (ms), source, partition, offset."""
+
+
+class Output(Protocol):
+    """Where the engine writes what it decided about each message."""
+
+    def put_lead(self, lead_id: str, state: LeadState, generation: str = "") -> None:
+        """The lead (generation) now has this state; only the newest state matters."""
+
+    def put_ledger(self, position: Position, outcome: str, lead_id: str,
+                   event_id: str) -> None:
+        """Account for one received message (accepted, duplicate or rejected)."""
+
+    def put_rejection(self, rejection: Rejection, position: Position) -> None:
+        """Keep a rejected message with its reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutputBatch:
+    """One flush's worth of output, ready for a writer."""
+
+    leads: dict[LeadKey, Contribution]
+    ledger: list[LedgerRow]
+    rejected: list[RejectedRow]
+
+
+class Refusal(NamedTuple):
+    """A lead whose rows the store refused for good, and why (it goes to the DLQ)."""
+
+    key: LeadKey
+    reason: str
+
+
+class Writer(Protocol):
+    """Makes an :class:`OutputBatch` durable (a sink)."""
+
+    def write(self, batch: OutputBatch) -> list[Refusal]:
+        """Write the batch; return the leads refused for good (the rest is written).
+
+        Raises ``OutputError``: with ``retry_after`` when the write may succeed later,
+        without when it cannot. Writing the same batch twice must be harmless (rows
+        are per lead and revision), because a failed write is retried whole.
+        """
+        ...

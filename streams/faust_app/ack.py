@@ -1,0 +1,115 @@
+"""Ack-after-flush: a message is acknowledged only once the flush that wrote its effect succeeded.
+
+The agent reads with ``stream.noack()`` and hands each processed message here; Faust
+commits acknowledged offsets only, so offsets never run ahead of ClickHouse. A failed
+flush keeps its batch and its messages: a transient failure is retried with exponential
+backoff while the agent stops consuming (``OutputBuffer.full``), a permanent one stops
+the worker without acknowledging anything, so the same messages are processed again
+once the cause is fixed. See docs/exactly-once.md for the whole argument.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.engine.buffer import OutputBuffer
+from streams.engine.exceptions import OutputError
+from streams.engine.port import Writer
+from streams.engine.state import LeadState
+from streams.faust_app import metrics
+
+MAX_BACKOFF_S = 30.0
+
+
+def say(text: str) -> None:
+    """One line of the worker's log (stderr)."""
+    print(f"worker: {text}", file=sys.stderr, flush=True)
+
+
+def _terminate() -> None:
+    """Stop the worker the way Ctrl-C would, so Faust shuts down cleanly."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+@dataclass
+class AckAfterFlush:
+    """Flushes the buffer into the writer, retrying transient failures, then acks."""
+
+    buffer: OutputBuffer
+    writer: Writer
+    dead_letter: Callable[[str, LeadState, str], Awaitable[None]]
+    """Sends a lead the writer refused for good to the DLQ (lead id, state, reason)."""
+    stream: Any = None
+    """The agent's stream (``ack(event)``); None until the agent starts."""
+    unacked: list[Any] = field(default_factory=list)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    fatal: OutputError | None = None
+    before_write: Callable[[], Awaitable[None]] | None = None
+    """Awaited after a batch is detached and before it is written. With a state TTL it
+    flushes the table's changelog: whether a message opened a new generation depends
+    on the table, so rows of a generation must never reach ClickHouse before the
+    table entry that named it is durable (a standby taking over after a crash would
+    otherwise file the same event under another generation, and count it twice)."""
+    stop: Callable[[], None] = _terminate
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    log: Callable[[str], None] = say
+
+    async def flush(self) -> None:
+        """Write everything pending and ack its messages; retry until it succeeds.
+
+        The write (contributions and inserts) runs on a thread so that a slow insert
+        cannot starve the consumer's heartbeats; the batch is detached and, on failure,
+        re-attached on the event loop, so the agent can keep adding to the next batch
+        meanwhile. Messages added during a flush wait for the next one.
+        """
+        async with self.lock:
+            events, self.unacked = self.unacked, []
+            try:
+                await self._write_until_done()
+            except BaseException:
+                self.unacked[:0] = events  # not acked: processed again after a restart
+                raise
+            for lead_id, state, reason in self.buffer.take_refused():
+                self.log(f"lead {lead_id} dead-lettered: {reason}")
+                await self.dead_letter(lead_id, state, reason)
+            for event in events:
+                await self.stream.ack(event)
+
+    async def _write_until_done(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = 0.5
+        while True:
+            batch = self.buffer.take()
+            if batch is None:
+                break
+            started = time.monotonic()
+            try:
+                if self.before_write is not None:
+                    await self.before_write()
+                await loop.run_in_executor(None, self.buffer.write, batch, self.writer)
+            except OutputError as error:
+                self.buffer.give_back(batch)
+                if error.retry_after is None:
+                    # Not retryable: stop without acknowledging anything, so the same
+                    # messages are processed again once the cause is fixed.
+                    self.fatal = error
+                    self.stop()
+                    raise
+                metrics.FLUSH_RETRIES.inc()
+                self.log(f"flush failed ({error}); retrying in {delay:.1f}s")
+                await self.sleep(max(delay, error.retry_after))
+                delay = min(delay * 2, MAX_BACKOFF_S)
+                continue
+            except BaseException:
+                self.buffer.give_back(batch)
+                raise
+            metrics.FLUSH_SECONDS.observe(time.monotonic() - started)
+            break
+        metrics.PENDING.set(self.buffer.pending())

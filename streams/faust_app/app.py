@@ -1,0 +1,126 @@
+"""The Faust application: topics, lead-state table, agent and timers, wired from settings.
+
+Wiring, not logic: one agent (``streams.faust_app.agent``) over the four co-partitioned
+event topics, the lead state in a RocksDB-backed Faust table (changelogged to Kafka,
+with a standby replica for fast takeover), changed leads through the engine's output
+buffer to the writer (the ClickHouse sink, given by the composition root), rejects to
+the DLQ topic, acknowledgements after the flush (``streams.faust_app.ack``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import faust
+
+from streams.engine.accounting import Counters
+from streams.engine.buffer import OutputBuffer
+from streams.engine.expiry import Watermarks
+from streams.engine.port import Writer
+from streams.engine.processor import MessageProcessor
+from streams.engine.state import LeadState, encode_state
+from streams.faust_app import metrics
+from streams.faust_app.ack import AckAfterFlush
+from streams.faust_app.agent import Agent, DeadLetter
+from streams.faust_app.offset_guard import ConsumerSafety, OffsetGuard
+from streams.faust_app.settings import WorkerSettings
+from streams.faust_app.table_sweep import TableSweeper
+from streams.faust_app.timers import add_timers
+
+
+def build_app(
+    settings: WorkerSettings, writer: Writer, safety: ConsumerSafety,
+    report: Callable[[], str] | None = None,
+) -> tuple[faust.App, AckAfterFlush]:
+    """Create the Faust app, its topics, table, agent and timers.
+
+    ``safety`` is what ``install_faust_patches`` returned; ``report`` (if any) renders
+    the per-campaign results printed every ``report_every_s``.
+    """
+    topics = settings.topics
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{b}" for b in settings.brokers.split(",")],
+        store="rocksdb://",
+        datadir=settings.data_dir,
+        topic_partitions=settings.partitions,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        table_standby_replicas=1,
+        # Let the producer batch changelog writes (one table write per event): with no
+        # linger every write was its own produce request, most of the worker's CPU.
+        producer_linger=0.05,
+        # A killed worker's partitions move after this long; with a static instance id
+        # the same worker restarting gets them back at once (no rebalance at all).
+        broker_session_timeout=settings.session_timeout_s,
+        consumer_group_instance_id=settings.instance_id or None,
+    )
+    source = app.topic(*topics.events, key_type=bytes, value_type=bytes,
+                       key_serializer="raw", value_serializer="raw")
+    dlq = app.topic(topics.dlq, key_type=bytes, value_type=bytes,
+                    key_serializer="raw", value_serializer="raw")
+    # bytes key and value types select Faust's "raw" codec for the changelog: the
+    # state is already compact orjson (streams.engine.state), no second JSON layer.
+    table = app.Table("lead_state", partitions=settings.partitions, key_type=bytes,
+                      value_type=bytes)
+
+    async def dead_letter_lead(lead_id: str, state: LeadState, reason: str) -> None:
+        await dlq.send(key=lead_id.encode(), value=encode_state(state), headers={
+            "leadclock-reason": f"sink: {reason}".encode(),
+            "leadclock-source": b"sink",
+        })
+
+    async def dead_letter(dead: DeadLetter, source_position: str) -> None:
+        key, value, reason = dead
+        await dlq.send(key=key, value=value, headers={
+            "leadclock-reason": reason.encode(),
+            "leadclock-source": source_position.encode(),
+        })
+
+    buffer = OutputBuffer(settings.engine)
+    flusher = AckAfterFlush(buffer, writer, dead_letter_lead)
+    ttl = settings.state_ttl
+    if ttl is not None:
+        flusher.before_write = lambda: app.producer.flush()
+    dead: list[DeadLetter] = []
+    processor = MessageProcessor(
+        table, buffer, lambda k, v, reason: dead.append((k, v, reason)), Counters(),
+        topic_roles=topics.roles if ttl else None)
+    guard = OffsetGuard(lambda tp: safety.start_of(app.consumer, tp))
+
+    def forget_offsets(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        guard.reset()
+        safety.forget()
+
+    app.on_partitions_assigned.connect(forget_offsets)
+    sweeper = TableSweeper(table, lambda: app.consumer, safety, topics.roles,
+                           Watermarks(ttl)) if ttl else None
+    agent = Agent(processor, buffer, flusher, safety, guard, lambda: app.consumer,
+                  dead_letter, dead, sweeper, auto_ack=settings.unsafe_auto_ack,
+                  started=time.monotonic())
+    app.agent(source, name="leadclock.process")(agent.run)
+    add_timers(app, settings, agent, report)
+    return app, flusher
+
+
+def run(app: faust.App, flusher: AckAfterFlush, metrics_port: int) -> None:
+    """Run the app until SIGINT/SIGTERM; a fatal sink error is re-raised after shutdown."""
+    metrics.serve(metrics_port)
+    worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
+                          stdout=sys.stdout, stderr=sys.stderr)
+    # aiokafka builds a debug record per produced message unless told otherwise.
+    for name in ("aiokafka", "kafka", "faust", "mode"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Faust warns "producer buffer full" whenever changelog writes wait for the
+    # producer, which with a linger is ordinary backpressure, not a fault.
+    logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        if flusher.fatal is not None:
+            raise flusher.fatal from None
+        raise

@@ -1,0 +1,44 @@
+"""The worker's settings: one typed, frozen value built by the CLI from flags and env."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streams.engine.config import EngineConfig
+from streams.engine.expiry import StateTtl
+from streams.kafka.topics import TopicNames
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """Everything ``leadclock worker`` needs to know; see the README's Configuration."""
+
+    brokers: str
+    """Kafka bootstrap servers, comma-separated."""
+    topics: TopicNames
+    partitions: int
+    """Partitions of every event topic (they must all match)."""
+    clickhouse: str
+    """ClickHouse DSN (``chdb://...`` or ``http(s)://...``)."""
+    version: int
+    """Attribution version written."""
+    engine: EngineConfig
+    state_ttl: StateTtl | None = None
+    app_id: str = "leadclock"
+    """Faust app id = consumer group."""
+    data_dir: str = "var/worker"
+    """RocksDB table store directory."""
+    instance_id: str = ""
+    """Static group membership id ('' for none)."""
+    session_timeout_s: float = 10.0
+    metrics_port: int = 0
+    """Prometheus ``/metrics`` on 127.0.0.1 (0: off)."""
+    progress_every_s: float = 5.0
+    report_every_s: float = 0.0
+    """Print per-campaign results this often (0: never)."""
+    unsafe_auto_ack: bool = False
+    """Benchmarking only: ack before the flush (loses effectively-once on a crash)."""
+
+    def describe_version(self) -> dict[str, str]:
+        """The configuration recorded with the version: the engine's and the TTL's."""
+        return {**self.engine.describe(), **(self.state_ttl.describe() if self.state_ttl else {})}
