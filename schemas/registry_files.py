@@ -35,92 +35,40 @@ Decisions where SPEC §6 is silent:
 from __future__ import annotations
 
 import csv
-import difflib
 import io
-from dataclasses import dataclass, field
-from typing import Final
 
-import yaml
-
-COLUMNS: Final = (
-    "campaign_id", "name", "kind", "channel", "starts_on", "ends_on", "goal_metric",
-    "goal_target", "goal_currency", "goal_model", "spend", "spend_currency", "declared_on",
+from schemas.registry_records import (
+    COLUMNS,
+    FILE,
+    HEADER,
+    REQUIRED_COLUMNS,
+    ROW,
+    Cell,
+    Nested,
+    RawFile,
+    RawRecord,
+    RegistryProblem,
+    failed,
+    unknown_column,
 )
-REQUIRED_COLUMNS: Final = (
-    "campaign_id", "kind", "starts_on", "ends_on", "goal_metric", "goal_target",
-)
-#: Pseudo-columns for problems that are not about one column.
-FILE, HEADER, ROW = "file", "header", "row"
-_NULL_TAG: Final = "tag:yaml.org,2002:null"
-_MAPPING_KEY_TAG: Final = "tag:yaml.org,2002:str"
-_MERGE_TAG: Final = "tag:yaml.org,2002:merge"
+from schemas.registry_yaml import read_yaml
 
-
-@dataclass(frozen=True, slots=True)
-class RegistryProblem:
-    """One reason a registry file cannot be loaded, printed as ``FILE:LINE: column: reason``."""
-
-    file: str
-    line: int
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.column}: {self.reason}"
-
-
-@dataclass(frozen=True, slots=True)
-class Nested:
-    """A YAML list or mapping where a single value was expected."""
-
-    what: str  # "a list" or "a mapping"
-
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    """One value of one record: its text as written, its typed value, and its line.
-
-    ``value`` is the text itself for CSV, and YAML's typed scalar (``int``, ``float``,
-    ``bool``, ``str``, ``date``...) or a :class:`Nested` for YAML; numeric columns read
-    ``value``, every other column reads ``text``. ``text`` is ``""`` when not given.
-    """
-
-    text: str
-    value: object
-    line: int
-
-
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    """One campaign as read from the file: known columns only, not yet validated."""
-
-    line: int
-    cells: dict[str, Cell]
-
-
-@dataclass(slots=True)
-class RawFile:
-    """The records of a file, the problems of its format, and columns its header lacks."""
-
-    records: list[RawRecord] = field(default_factory=list)
-    problems: list[RegistryProblem] = field(default_factory=list)
-    #: Columns missing from (or repeated in) a CSV header: already reported once there,
-    #: so the rules must not report them again on every row.
-    absent_columns: frozenset[str] = frozenset()
+__all__ = ["COLUMNS", "FILE", "HEADER", "REQUIRED_COLUMNS", "ROW", "Cell", "Nested",
+           "RawFile", "RawRecord", "RegistryProblem", "read_csv", "read_registry_file", "read_yaml", "unknown_column"]
 
 
 def read_registry_file(name: str, data: bytes) -> RawFile:
     """Decode ``data`` and read it as CSV or YAML according to the extension of ``name``."""
     suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if suffix not in ("csv", "yaml", "yml"):
-        return _failed(name, 1, FILE, "unsupported file type: use a .csv, .yaml or .yml file")
+        return failed(name, 1, FILE, "unsupported file type: use a .csv, .yaml or .yml file")
     data = data.removeprefix(b"\xef\xbb\xbf")  # the UTF-8 byte-order mark
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = data[: exc.start]
         line, column = before.count(b"\n") + 1, exc.start - before.rfind(b"\n")
-        return _failed(name, line, FILE, f"not UTF-8 text ({exc.reason} at byte {column} of "
+        return failed(name, line, FILE, f"not UTF-8 text ({exc.reason} at byte {column} of "
                                          "the line)")
     raw = read_csv(name, text) if suffix == "csv" else read_yaml(name, text)
     if not raw.records and not raw.problems:
@@ -185,136 +133,3 @@ def _check_header(
 def _usable_columns(header: list[str]) -> frozenset[str]:
     """Known columns named once: a column named twice has no single value to check."""
     return frozenset(c for c in header if c in COLUMNS and header.count(c) == 1)
-
-
-def unknown_column(column: str) -> str:
-    """Explain an unknown column, suggesting the known one it most resembles."""
-    lowered = {known.lower(): known for known in COLUMNS}
-    guess = lowered.get(column.lower()) or next(
-        iter(difflib.get_close_matches(column, COLUMNS, n=1, cutoff=0.75)), None
-    )
-    hint = f" (did you mean {guess}?)" if guess else ""
-    return f"unknown column{hint}; the columns are {', '.join(COLUMNS)}"
-
-
-def read_yaml(name: str, text: str) -> RawFile:
-    """Read a YAML list of mappings, safely, keeping every value's line."""
-    raw = RawFile()
-    try:
-        loader = yaml.SafeLoader(text)  # checks the characters already
-    except yaml.YAMLError as exc:
-        return _failed(name, _error_line(exc, text), FILE, f"invalid YAML: {_yaml_reason(exc)}")
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            return raw
-        if not isinstance(root, yaml.SequenceNode):
-            what = "a mapping" if isinstance(root, yaml.MappingNode) else "a single value"
-            raw.problems.append(RegistryProblem(
-                name, _line(root), FILE, f"must be a list of campaigns (mappings), not {what}"
-            ))
-            return raw
-        for item in root.value:
-            _read_yaml_item(name, loader, item, raw)
-    except yaml.YAMLError as exc:
-        raw.problems.append(RegistryProblem(name, _error_line(exc, text), FILE,
-                                            f"invalid YAML: {_yaml_reason(exc)}"))
-    finally:
-        loader.dispose()
-    return raw
-
-
-def _read_yaml_item(name: str, loader: yaml.SafeLoader, item: yaml.Node, raw: RawFile) -> None:
-    """Turn one list item into a raw record, reporting what is not a campaign mapping."""
-    if not isinstance(item, yaml.MappingNode):
-        raw.problems.append(RegistryProblem(
-            name, _line(item), ROW, "must be a mapping of column: value"
-        ))
-        return
-    own_keys = sum(1 for key, _ in item.value if key.tag != _MERGE_TAG)
-    loader.flatten_mapping(item)  # merge keys (<<: *anchor) become keys before the own ones
-    merged = item.value[: len(item.value) - own_keys]
-    cells: dict[str, Cell] = {}
-    for key_node, value_node in merged:  # a key of the mapping itself overrides these
-        column = _column(name, key_node, raw.problems)
-        if column is not None:
-            cell = _yaml_cell(name, loader, value_node, raw.problems, column)
-            if cell is not None:
-                cells[column] = cell
-    own: set[str] = set()
-    for key_node, value_node in item.value[len(merged):]:
-        column = _column(name, key_node, raw.problems)
-        if column is None:
-            continue
-        if column in own:
-            raw.problems.append(RegistryProblem(
-                name, _line(key_node), column, "appears twice in this campaign"
-            ))
-            continue
-        own.add(column)
-        cell = _yaml_cell(name, loader, value_node, raw.problems, column)
-        if cell is not None:
-            cells[column] = cell
-    raw.records.append(RawRecord(_line(item), cells))
-
-
-def _column(name: str, key: yaml.Node, problems: list[RegistryProblem]) -> str | None:
-    """The known column a mapping key names, or None after reporting why it names none."""
-    if not isinstance(key, yaml.ScalarNode) or key.tag != _MAPPING_KEY_TAG:
-        problems.append(RegistryProblem(name, _line(key), ROW, "keys must be column names"))
-        return None
-    column = str(key.value).strip()
-    if column not in COLUMNS:
-        problems.append(RegistryProblem(name, _line(key), column, unknown_column(column)))
-        return None
-    return column
-
-
-def _yaml_cell(
-    name: str, loader: yaml.SafeLoader, node: yaml.Node, problems: list[RegistryProblem],
-    column: str,
-) -> Cell | None:
-    """Build the cell of one YAML value, or report why it cannot be one."""
-    line = _line(node)
-    if isinstance(node, yaml.SequenceNode):
-        return Cell("", Nested("a list"), line)
-    if isinstance(node, yaml.MappingNode):
-        return Cell("", Nested("a mapping"), line)
-    if node.tag == _NULL_TAG:
-        return Cell("", None, line)
-    try:
-        value = loader.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        problems.append(RegistryProblem(name, line, column, f"invalid YAML: {_yaml_reason(exc)}"))
-        return None
-    return Cell(str(node.value).strip(), value, line)
-
-
-def _line(node: yaml.Node) -> int:
-    """1-based line where a YAML node starts."""
-    return int(node.start_mark.line) + 1
-
-
-def _error_line(exc: yaml.YAMLError, text: str) -> int:
-    """1-based line of a YAML error (scanner/parser marks, or the reader's position)."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    if mark is not None:
-        return int(mark.line) + 1
-    position = getattr(exc, "position", None)
-    return text[:position].count("\n") + 1 if isinstance(position, int) else 1
-
-
-def _yaml_reason(exc: yaml.YAMLError) -> str:
-    """The reason part of a PyYAML error, without its multi-line source excerpt."""
-    if isinstance(exc, yaml.reader.ReaderError):
-        return f"character U+{exc.character:04X} is not allowed ({exc.reason})"
-    problem = getattr(exc, "problem", None)
-    context = getattr(exc, "context", None)
-    if problem:
-        return f"{context}, {problem}" if context else str(problem)
-    return " ".join(str(exc).split())
-
-
-def _failed(name: str, line: int, column: str, reason: str) -> RawFile:
-    """A file that could not be read at all."""
-    return RawFile(problems=[RegistryProblem(name, line, column, reason)])

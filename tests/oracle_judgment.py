@@ -53,8 +53,8 @@ from fractions import Fraction
 from schemas.campaign_types import NO_CAMPAIGN, Campaign
 from schemas.events import Event, Purchase, Touch
 from schemas.money import MINOR_UNIT_EXPONENTS
-from streams.config import EngineConfig
-from streams.windows import window_start_us
+from streams.engine.config import EngineConfig
+from streams.engine.windows import window_start_us
 from tests.oracle import MODELS, dedupe, split, weights
 
 DAY_US = 86_400_000_000

@@ -16,7 +16,7 @@ STDLIB = frozenset(sys.stdlib_module_names)
 
 # What each room may import besides the standard library (module prefixes).
 ALLOWED = {
-    "schemas": {"schemas", "orjson", "iso4217"},
+    "schemas": {"schemas", "orjson", "iso4217", "yaml"},
     "streams.engine": {"schemas", "streams.engine", "orjson"},
     "sinks": {"schemas", "sinks", "streams.engine", "clickhouse_connect", "orjson"},
     "streams.kafka": {"schemas", "streams.exceptions", "streams.engine", "streams.kafka",

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from schemas.campaign_types import Campaign
 from schemas.events import Event, Purchase, Touch
 from schemas.timestamps import parse_rfc3339_us
-from streams.config import EngineConfig
-from streams.windows import window_start_us
+from streams.engine.config import EngineConfig
+from streams.engine.windows import window_start_us
 from tests.campaign_strategies import judged_registries
 from tests.oracle import MODELS, batch
 from tests.oracle_judgment import (
