@@ -54,7 +54,8 @@ from schemas.registry_records import (
 from schemas.registry_yaml import read_yaml
 
 __all__ = ["COLUMNS", "FILE", "HEADER", "REQUIRED_COLUMNS", "ROW", "Cell", "Nested",
-           "RawFile", "RawRecord", "RegistryProblem", "read_csv", "read_registry_file", "read_yaml", "unknown_column"]
+           "RawFile", "RawRecord", "RegistryProblem", "read_csv", "read_registry_file",
+           "read_yaml", "unknown_column"]
 
 
 def read_registry_file(name: str, data: bytes) -> RawFile:
