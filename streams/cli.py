@@ -81,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="create/upgrade the ClickHouse schema")
     _add_clickhouse(migrate)
+    migrate.add_argument("--cluster", metavar="NAME", default=None,
+                         help="replicated tables + Distributed tables ON CLUSTER NAME "
+                              "(see docs/deploy.md)")
+    migrate.add_argument("--dashboard-role", metavar="NAME", default=None,
+                         help="also create a role with SELECT on the public v_* views only")
+    migrate.add_argument("--dashboard-user", metavar="NAME", default=None,
+                         help="and a user holding only that role; password from env "
+                              "LEADCLOCK_DASHBOARD_PASSWORD")
+    migrate.add_argument("--dry-run", action="store_true",
+                         help="print the DDL instead of applying it")
 
     worker = commands.add_parser("worker", help="run the Faust streaming job")
     _add_kafka(worker)
@@ -184,11 +194,27 @@ def _dsn(args: argparse.Namespace) -> str:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    """Apply the DDL."""
+    """Apply the DDL (or print it)."""
+    from sinks.access import DashboardAccess
     from sinks.client import connect, redact
-    from sinks.migrate import migrate
+    from sinks.migrate import MigrateOptions, check_backend, migrate, plan_text
 
-    applied = migrate(connect(_dsn(args)))
+    if args.dashboard_user and not args.dashboard_role:
+        msg = "--dashboard-user needs --dashboard-role"
+        raise InputError(msg)
+    password = os.environ.get("LEADCLOCK_DASHBOARD_PASSWORD")
+    if args.dashboard_user and not password and not args.dry_run:
+        msg = "--dashboard-user needs its password in env LEADCLOCK_DASHBOARD_PASSWORD"
+        raise InputError(msg)
+    # A dry run never prints the password: the plan shows a placeholder instead.
+    dashboard = DashboardAccess(args.dashboard_role, args.dashboard_user or "",
+                                None if args.dry_run else password) if args.dashboard_role else None
+    options = MigrateOptions(args.cluster, dashboard)
+    if args.dry_run:
+        print(plan_text(options, _dsn(args)), end="")
+        return
+    check_backend(_dsn(args), options)
+    applied = migrate(connect(_dsn(args)), options)
     _say(f"migrate: {redact(_dsn(args))} is up to date ({', '.join(applied)})")
 
 
