@@ -13,6 +13,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from streams.exceptions import BrokerUnavailable
+from streams.kafka.security import client_security
 from streams.kafka_admin import end_offsets
 from streams.replay import Record
 from streams.topics import TopicNames
@@ -27,7 +28,7 @@ def topic_records(brokers: str, topics: TopicNames) -> Iterator[Record]:
     try:
         consumer = KafkaConsumer(bootstrap_servers=brokers.split(","),
                                  client_id="leadclock-replay", enable_auto_commit=False,
-                                 consumer_timeout_ms=30_000)
+                                 consumer_timeout_ms=30_000, **client_security())
         consumer.assign(list(ends))
         consumer.seek_to_beginning(*ends)
         for record in consumer:

@@ -37,6 +37,7 @@ from streams import metrics
 from streams.config import EngineConfig
 from streams.exceptions import BrokerUnavailable
 from streams.expiry import StateTtl, Watermarks
+from streams.kafka.security import KafkaSecurity
 from streams.kafka_admin import ensure_topics, group_lag
 from streams.offset_guard import ConsumerSafety, OffsetGuard, seek_safely
 from streams.processor import Counters, MessageProcessor
@@ -125,6 +126,17 @@ class AckAfterFlush:
         metrics.PENDING.set(self.sink.pending())
 
 
+def broker_credentials(security: KafkaSecurity) -> Any:
+    """Faust's form of the LEADCLOCK_KAFKA_* settings (None: plaintext, no login)."""
+    if security.sasl:
+        return faust.SASLCredentials(username=security.username, password=security.password,
+                                     mechanism=security.mechanism,
+                                     ssl_context=security.ssl_context())
+    if security.tls:
+        return faust.SSLCredentials(security.ssl_context())
+    return None
+
+
 def build_app(
     args: argparse.Namespace, config: EngineConfig, dsn: str
 ) -> tuple[faust.App, AckAfterFlush]:
@@ -154,6 +166,7 @@ def build_app(
         # the same worker restarting gets them back at once (no rebalance at all).
         broker_session_timeout=args.session_timeout,
         consumer_group_instance_id=args.instance_id or None,
+        broker_credentials=broker_credentials(KafkaSecurity.from_env()),
     )
     source = app.topic(*topics.events, key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw")
@@ -272,7 +285,7 @@ def build_app(
 def run_worker(args: argparse.Namespace, config: EngineConfig, dsn: str) -> None:
     """Build the app and run it until SIGINT/SIGTERM."""
     app, flusher = build_app(args, config, dsn)
-    metrics.serve(args.metrics_port)
+    metrics.serve(args.metrics_port, args.metrics_host)
     worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
                           stdout=sys.stdout, stderr=sys.stderr)
     # aiokafka builds a debug record per produced message unless told otherwise.

@@ -1,0 +1,1 @@
+"""kafka-python tools: admin, producing, reading topics, status, connection security."""
