@@ -119,7 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "default: keep all state)")
     worker.add_argument("--metrics-port", type=int,
                         default=_env("LEADCLOCK_METRICS_PORT", "0"),
-                        help="serve Prometheus /metrics on 127.0.0.1:PORT (0: off)")
+                        help="serve Prometheus /metrics on PORT (0: off; env "
+                             "LEADCLOCK_METRICS_PORT)")
+    worker.add_argument("--metrics-host", default=_env("LEADCLOCK_METRICS_HOST", "127.0.0.1"),
+                        help="address /metrics listens on; 0.0.0.0 in a container (env "
+                             "LEADCLOCK_METRICS_HOST)")
     worker.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
                         help="print a progress line every N seconds")
     worker.add_argument("--unsafe-auto-ack", action="store_true",
