@@ -40,9 +40,13 @@ class DashboardAccess:
                 raise DdlRenderError(msg)
 
 
-def statements(access: DashboardAccess, views: Sequence[str],
-               cluster: str | None = None) -> list[str]:
-    """Create/refresh the role (and user); grant SELECT on exactly ``views``."""
+def statements(access: DashboardAccess, views: Sequence[str], cluster: str | None = None,
+               database: str | None = None) -> list[str]:
+    """Create/refresh the role (and user); grant SELECT on exactly ``views``.
+
+    ``database`` (where the views are) becomes the user's default database, so that
+    dashboards can name the views without it.
+    """
     if not views:
         msg = "no v_* views in the DDL: nothing a dashboard role could read"
         raise DdlRenderError(msg)
@@ -65,6 +69,9 @@ def statements(access: DashboardAccess, views: Sequence[str],
             f"GRANT{on} {role} TO {user}",
             f"ALTER USER {user}{on} DEFAULT ROLE {role}",
         ]
+        if database:
+            quoted = "`" + database.replace("\\", "\\\\").replace("`", "\\`") + "`"
+            out.append(f"ALTER USER {user}{on} DEFAULT DATABASE {quoted}")
     return out
 
 

@@ -54,7 +54,8 @@ def plan(options: MigrateOptions, database: str) -> list[Statement]:
     if options.dashboard is not None:
         views = ddl_render.public_views(files)
         planned += [Statement(f"dashboard role {options.dashboard.role}", sql)
-                    for sql in access.statements(options.dashboard, views, options.cluster)]
+                    for sql in access.statements(options.dashboard, views, options.cluster,
+                                                 database)]
     return planned
 
 

@@ -147,6 +147,18 @@ def test_a_bad_cluster_name_is_refused(name: str) -> None:
         ddl_render.cluster(FILES, name, "db")
 
 
+def test_every_cluster_and_role_statement_parses_in_clickhouse() -> None:
+    """The real parser (chdb's EXPLAIN AST) accepts what cannot be run here."""
+    statements = _cluster_sql() + access.statements(
+        DashboardAccess("dash", "grafana", "pw"), VIEWS, CLUSTER, "leadclock")
+    client = connect("chdb://memory")
+    try:
+        for sql in statements:
+            client.query(f"EXPLAIN AST {sql}")
+    finally:
+        client.close()
+
+
 # --- single node: what migrate really applies ---------------------------------------
 
 class _Recording:
