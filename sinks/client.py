@@ -58,6 +58,11 @@ def connect(dsn: str) -> Client:
     except (ClickHouseError, OSError) as error:
         msg = f"cannot open ClickHouse at {redact(dsn)}: {_cause(error)}"
         raise ClickHouseUnavailable(msg) from error
+    except TypeError as error:
+        # A DSN query parameter becomes a client keyword argument (?verify=false,
+        # ?ca_cert=PATH...); an unknown one is the user's typo, not a crash.
+        msg = f"ClickHouse DSN {redact(dsn)}: {error}"
+        raise ClickHouseUnavailable(msg) from error
 
 
 def _cause(error: Exception) -> str:

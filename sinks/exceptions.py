@@ -35,3 +35,7 @@ class MigrationError(SinkError):
 
 class PermanentRowError(SinkError):
     """ClickHouse refused rows for a reason retrying cannot fix (bad value, bad type)."""
+
+
+class DdlRenderError(MigrationError):
+    """The DDL cannot be rendered as asked (an untranslatable statement, a bad name)."""

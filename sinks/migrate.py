@@ -2,21 +2,38 @@
 
 DDL lives in ``schemas/ddl/NNN_name.sql`` (part of the contract, SPEC §1). Every
 statement is written to be re-runnable (``IF NOT EXISTS``, ``CREATE OR REPLACE VIEW``),
-so migrating twice is harmless and a
-new file only adds. Table engines are a template parameter (``{replacing}``) so that a
-cluster deployment can substitute Replicated engines without editing statements.
+so migrating twice is harmless and a new file only adds. ``sinks.ddl_render`` turns the
+files into single-node or cluster statements; ``sinks.access`` adds the dashboard role.
+
+A schema created in cluster mode stays in cluster mode: a plain ``migrate`` (as every
+worker and replay runs at start) finds the Distributed tables and re-renders for their
+cluster, because the single-node statements would try to alter a Distributed table.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from importlib import resources
+from urllib.parse import urlsplit
 
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from sinks import access, ddl_render
+from sinks.ddl_render import Statement
 from sinks.exceptions import MigrationError
 
-ENGINES = {"replacing": "ReplacingMergeTree"}
+SEED = "INSERT INTO current_version VALUES (0, 1, toDateTime64('1970-01-01', 3, 'UTC'))"
+"""Version 1 is current in a fresh database."""
+
+
+@dataclass(frozen=True, slots=True)
+class MigrateOptions:
+    """What to migrate beyond the single-node schema."""
+
+    cluster: str | None = None
+    dashboard: access.DashboardAccess | None = None
 
 
 def ddl_files() -> list[tuple[str, str]]:
@@ -29,29 +46,83 @@ def ddl_files() -> list[tuple[str, str]]:
     )
 
 
-def statements(text: str) -> list[str]:
-    """Split a DDL file into statements, with the engine template filled in."""
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
-    body = "\n".join(lines)
-    for name, engine in ENGINES.items():
-        body = body.replace("{" + name + "}", engine)
-    return [s.strip() for s in body.split(";") if s.strip()]
+def plan(options: MigrateOptions, database: str) -> list[Statement]:
+    """Every statement ``migrate`` runs for ``options``, in order."""
+    files = ddl_files()
+    planned = (ddl_render.cluster(files, options.cluster, database) if options.cluster
+               else ddl_render.single_node(files))
+    if options.dashboard is not None:
+        views = ddl_render.public_views(files)
+        planned += [Statement(f"dashboard role {options.dashboard.role}", sql)
+                    for sql in access.statements(options.dashboard, views, options.cluster,
+                                                 database)]
+    return planned
 
 
-def migrate(client: Client) -> list[str]:
-    """Apply every DDL file; return the names applied. Seeds version 1 as current."""
-    applied = []
-    for name, text in ddl_files():
-        for statement in statements(text):
-            try:
-                client.command(statement)
-            except ClickHouseError as error:
-                first = str(error).strip().splitlines()[0]
-                msg = f"{name}: {first}"
-                raise MigrationError(msg) from error
-        applied.append(name)
+def plan_text(options: MigrateOptions, dsn: str) -> str:
+    """``--dry-run``: the plan as an SQL script (no connection needed)."""
+    path = urlsplit(dsn).path.strip("/") if urlsplit(dsn).scheme != "chdb" else ""
+    database = path.split("/")[0] or "default"
+    return (ddl_render.script(plan(options, database))
+            + f"\n-- then, only if current_version is empty:\n-- {SEED};\n")
+
+
+def check_backend(dsn: str, options: MigrateOptions) -> None:
+    """Refuse what the embedded engine cannot do, in one line, before touching anything."""
+    if urlsplit(dsn).scheme != "chdb":
+        return
+    if options.cluster:
+        msg = "cluster mode needs ClickHouse servers; the embedded engine (chdb) has no clusters"
+        raise MigrationError(msg)
+    if options.dashboard is not None:
+        msg = ("--dashboard-role needs a ClickHouse server; the embedded engine (chdb) has "
+               "no access control")
+        raise MigrationError(msg)
+
+
+def migrate(client: Client, options: MigrateOptions | None = None) -> list[str]:
+    """Apply the plan; return the DDL files applied. Seeds version 1 as current."""
+    options = options or MigrateOptions()
+    options = MigrateOptions(_resolve_cluster(options.cluster, deployed_cluster(client)),
+                             options.dashboard)
+    database = str(client.command("SELECT currentDatabase()"))
+    settings = {"distributed_foreground_insert": 1} if options.cluster else None
+    applied: dict[str, None] = {}
+    for statement in plan(options, database):
+        try:
+            client.command(statement.sql)
+        except ClickHouseError as error:
+            first = str(error).strip().splitlines()[0]
+            msg = f"{statement.source}: {first}"
+            raise MigrationError(msg) from error
+        applied[statement.source] = None
     if not client.command("SELECT count() FROM current_version"):
-        client.command(
-            "INSERT INTO current_version VALUES (0, 1, toDateTime64('1970-01-01', 3, 'UTC'))"
-        )
-    return applied
+        client.command(SEED, settings=settings)
+    return list(applied)
+
+
+def deployed_cluster(client: Client) -> str | None:
+    """How the schema was created: None (not yet), '' (single node) or the cluster name."""
+    rows = client.query(
+        "SELECT engine, engine_full FROM system.tables "
+        "WHERE database = currentDatabase() AND name = 'current_version'").result_rows
+    if not rows:
+        return None
+    engine, full = rows[0]
+    if engine != "Distributed":
+        return ""
+    first = re.match(r"Distributed\(\s*'?([^',)\s]+)", str(full))
+    return first[1] if first else ""
+
+
+def _resolve_cluster(wanted: str | None, deployed: str | None) -> str | None:
+    if deployed is None or wanted == deployed or (not wanted and not deployed):
+        return wanted or None
+    if not wanted:
+        return deployed
+    if not deployed:
+        msg = (f"this database was migrated single-node; cluster mode ({wanted}) cannot "
+               "convert it: migrate a new database with --cluster and replay into it")
+        raise MigrationError(msg)
+    msg = f"this database was migrated for cluster {deployed}, not {wanted}"
+    raise MigrationError(msg)

@@ -81,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="create/upgrade the ClickHouse schema")
     _add_clickhouse(migrate)
+    migrate.add_argument("--cluster", metavar="NAME", default=None,
+                         help="replicated tables + Distributed tables ON CLUSTER NAME "
+                              "(see docs/deploy.md)")
+    migrate.add_argument("--dashboard-role", metavar="NAME", default=None,
+                         help="also create a role with SELECT on the public v_* views only")
+    migrate.add_argument("--dashboard-user", metavar="NAME", default=None,
+                         help="and a user holding only that role; password from env "
+                              "LEADCLOCK_DASHBOARD_PASSWORD")
+    migrate.add_argument("--dry-run", action="store_true",
+                         help="print the DDL instead of applying it")
 
     worker = commands.add_parser("worker", help="run the Faust streaming job")
     _add_kafka(worker)
@@ -109,7 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "default: keep all state)")
     worker.add_argument("--metrics-port", type=int,
                         default=_env("LEADCLOCK_METRICS_PORT", "0"),
-                        help="serve Prometheus /metrics on 127.0.0.1:PORT (0: off)")
+                        help="serve Prometheus /metrics on PORT (0: off; env "
+                             "LEADCLOCK_METRICS_PORT)")
+    worker.add_argument("--metrics-host", default=_env("LEADCLOCK_METRICS_HOST", "127.0.0.1"),
+                        help="address /metrics listens on; 0.0.0.0 in a container (env "
+                             "LEADCLOCK_METRICS_HOST)")
     worker.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
                         help="print a progress line every N seconds")
     worker.add_argument("--unsafe-auto-ack", action="store_true",
@@ -178,6 +192,7 @@ def worker_settings(args: argparse.Namespace) -> WorkerSettings:
         state_ttl=StateTtl.from_text(args.state_ttl, lookback_us=engine.lookback_us),
         app_id=args.app_id, data_dir=args.data_dir, instance_id=args.instance_id,
         session_timeout_s=args.session_timeout, metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
         progress_every_s=args.progress_every, report_every_s=args.report_every,
         unsafe_auto_ack=args.unsafe_auto_ack,
     )
@@ -189,7 +204,8 @@ def _run(args: argparse.Namespace) -> None:
 
     command = args.command
     if command == "migrate":
-        compose.migrate(_dsn(args))
+        compose.migrate(_dsn(args), cluster=args.cluster, dashboard_role=args.dashboard_role,
+                        dashboard_user=args.dashboard_user, dry_run=args.dry_run)
     elif command == "replay":
         engine = _engine_config(args)
         compose.replay(dsn=_dsn(args), version=args.attribution_version, engine=engine,

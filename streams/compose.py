@@ -9,6 +9,7 @@ needs them, so ``leadclock --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -41,12 +42,30 @@ def open_input(name: str) -> Iterator[IO[bytes]]:
         yield handle
 
 
-def migrate(dsn: str) -> None:
-    """Apply the DDL."""
+def migrate(dsn: str, *, cluster: str | None = None, dashboard_role: str | None = None,
+            dashboard_user: str | None = None, dry_run: bool = False) -> None:
+    """Apply the DDL (or print it), optionally in cluster mode and with a dashboard role."""
+    from sinks.access import DashboardAccess
     from sinks.client import connect, redact
+    from sinks.migrate import MigrateOptions, check_backend, plan_text
     from sinks.migrate import migrate as apply_ddl
 
-    applied = apply_ddl(connect(dsn))
+    if dashboard_user and not dashboard_role:
+        msg = "--dashboard-user needs --dashboard-role"
+        raise InputError(msg)
+    password = os.environ.get("LEADCLOCK_DASHBOARD_PASSWORD")
+    if dashboard_user and not password and not dry_run:
+        msg = "--dashboard-user needs its password in env LEADCLOCK_DASHBOARD_PASSWORD"
+        raise InputError(msg)
+    # A dry run never prints the password: the plan shows a placeholder instead.
+    dashboard = DashboardAccess(dashboard_role, dashboard_user or "",
+                                None if dry_run else password) if dashboard_role else None
+    options = MigrateOptions(cluster, dashboard)
+    if dry_run:
+        print(plan_text(options, dsn), end="")
+        return
+    check_backend(dsn, options)
+    applied = apply_ddl(connect(dsn), options)
     say(f"migrate: {redact(dsn)} is up to date ({', '.join(applied)})")
 
 
@@ -100,7 +119,7 @@ def worker(settings: WorkerSettings) -> None:
     writer = ClickHouseSink(client, settings.version, faults=Faults.from_env())
     app, flusher = build_app(settings, writer, safety,
                              report=lambda: campaign_report(client))
-    run(app, flusher, settings.metrics_port)
+    run(app, flusher, settings.metrics_port, settings.metrics_host)
 
 
 def produce(*, input_name: str, brokers: str, topics: TopicNames, partitions: int,

@@ -30,6 +30,7 @@ from streams.faust_app.offset_guard import ConsumerSafety, OffsetGuard
 from streams.faust_app.settings import WorkerSettings
 from streams.faust_app.table_sweep import TableSweeper
 from streams.faust_app.timers import add_timers
+from streams.kafka.security import KafkaSecurity
 
 
 def build_app(
@@ -58,6 +59,7 @@ def build_app(
         # the same worker restarting gets them back at once (no rebalance at all).
         broker_session_timeout=settings.session_timeout_s,
         consumer_group_instance_id=settings.instance_id or None,
+        broker_credentials=broker_credentials(KafkaSecurity.from_env()),
     )
     source = app.topic(*topics.events, key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw")
@@ -107,9 +109,21 @@ def build_app(
     return app, flusher
 
 
-def run(app: faust.App, flusher: AckAfterFlush, metrics_port: int) -> None:
+def broker_credentials(security: KafkaSecurity) -> Any:
+    """Faust's form of the LEADCLOCK_KAFKA_* settings (None: plaintext, no login)."""
+    if security.sasl:
+        return faust.SASLCredentials(username=security.username, password=security.password,
+                                     mechanism=security.mechanism,
+                                     ssl_context=security.ssl_context())
+    if security.tls:
+        return faust.SSLCredentials(security.ssl_context())
+    return None
+
+
+def run(app: faust.App, flusher: AckAfterFlush, metrics_port: int,
+        metrics_host: str = "127.0.0.1") -> None:
     """Run the app until SIGINT/SIGTERM; a fatal sink error is re-raised after shutdown."""
-    metrics.serve(metrics_port)
+    metrics.serve(metrics_port, metrics_host)
     worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
                           stdout=sys.stdout, stderr=sys.stderr)
     # aiokafka builds a debug record per produced message unless told otherwise.

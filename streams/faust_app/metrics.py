@@ -13,7 +13,7 @@ LEADS_EXPIRED = Counter("leadclock_leads_expired_total",
 LAG = Gauge("leadclock_partition_lag", "Messages not yet committed", ["topic", "partition"])
 
 
-def serve(port: int) -> None:
-    """Expose /metrics on 127.0.0.1:port (0: do not serve)."""
+def serve(port: int, host: str = "127.0.0.1") -> None:
+    """Expose /metrics on host:port (0: do not serve); in a container, host 0.0.0.0."""
     if port:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=host)

@@ -32,7 +32,9 @@ class WorkerSettings:
     """Static group membership id ('' for none)."""
     session_timeout_s: float = 10.0
     metrics_port: int = 0
-    """Prometheus ``/metrics`` on 127.0.0.1 (0: off)."""
+    """Prometheus ``/metrics`` port (0: off)."""
+    metrics_host: str = "127.0.0.1"
+    """Address ``/metrics`` listens on (0.0.0.0 in a container)."""
     progress_every_s: float = 5.0
     report_every_s: float = 0.0
     """Print per-campaign results this often (0: never)."""

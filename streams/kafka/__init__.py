@@ -1,1 +1,1 @@
-"""kafka-python tools: topic admin, producing NDJSON, reading topics, lag status."""
+"""kafka-python tools: topic admin, producing NDJSON, reading topics, lag status, security."""

@@ -16,6 +16,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.kafka.exceptions import BrokerUnavailable, TopicsMismatch
+from streams.kafka.security import client_security
 
 CLIENT_ID = "leadclock-admin"
 BOOTSTRAP_TIMEOUT_MS = 8_000
@@ -29,7 +30,7 @@ def admin_client(brokers: str) -> KafkaAdminClient:
     try:
         return KafkaAdminClient(bootstrap_servers=brokers.split(","), client_id=CLIENT_ID,
                                 request_timeout_ms=10_000,
-                                bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
+                                bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS, **client_security())
     except (KafkaError, OSError) as error:
         msg = f"cannot reach Kafka at {brokers}: {type(error).__name__}"
         raise BrokerUnavailable(msg) from error
@@ -82,7 +83,7 @@ def partition_counts(admin: KafkaAdminClient, names: Iterable[str]) -> dict[str,
 def _consumer(brokers: str, group: str | None = None) -> KafkaConsumer:
     try:
         return KafkaConsumer(bootstrap_servers=brokers.split(","), client_id=CLIENT_ID,
-                             group_id=group, enable_auto_commit=False)
+                             group_id=group, enable_auto_commit=False, **client_security())
     except (KafkaError, OSError) as error:
         msg = f"cannot reach Kafka at {brokers}: {type(error).__name__}"
         raise BrokerUnavailable(msg) from error

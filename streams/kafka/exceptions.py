@@ -17,3 +17,7 @@ class TopicsMismatch(KafkaToolError):
 
 class MetricsUnavailable(KafkaToolError):
     """A worker's metrics endpoint could not be read (``leadclock status --metrics-url``)."""
+
+
+class KafkaSettingsError(KafkaToolError):
+    """A ``LEADCLOCK_KAFKA_*`` connection setting is missing, unknown or inconsistent."""

@@ -16,6 +16,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from streams.kafka.exceptions import BrokerUnavailable
+from streams.kafka.security import client_security
 from streams.kafka.topics import TopicNames
 
 Progress = Callable[[str], None]
@@ -47,7 +48,8 @@ def produce(
     """
     try:
         producer = KafkaProducer(bootstrap_servers=brokers.split(","), acks="all",
-                                 linger_ms=20, client_id="leadclock-produce")
+                                 linger_ms=20, client_id="leadclock-produce",
+                                 **client_security())
     except (KafkaError, OSError) as error:
         msg = f"cannot reach Kafka at {brokers}: {type(error).__name__}"
         raise BrokerUnavailable(msg) from error

@@ -15,6 +15,7 @@ from kafka.errors import KafkaError
 from streams.engine.replay import Record
 from streams.kafka.admin import end_offsets
 from streams.kafka.exceptions import BrokerUnavailable
+from streams.kafka.security import client_security
 from streams.kafka.topics import TopicNames
 
 
@@ -27,7 +28,7 @@ def topic_records(brokers: str, topics: TopicNames) -> Iterator[Record]:
     try:
         consumer = KafkaConsumer(bootstrap_servers=brokers.split(","),
                                  client_id="leadclock-replay", enable_auto_commit=False,
-                                 consumer_timeout_ms=30_000)
+                                 consumer_timeout_ms=30_000, **client_security())
         consumer.assign(list(ends))
         consumer.seek_to_beginning(*ends)
         for record in consumer:
