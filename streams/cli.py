@@ -74,6 +74,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        msg = f"{text!r} is not a port number (0-65535)"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree (SPEC §5)."""
     parser = _Parser(prog=PROG, description="Event-sourced marketing/sales attribution.")
@@ -146,6 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="consumer group / Faust app id (env LEADCLOCK_APP_ID)")
     status.add_argument("--metrics-url", default=_env("LEADCLOCK_METRICS_URL", ""),
                         help="a worker's /metrics URL, e.g. http://127.0.0.1:9464/metrics")
+
+    serve = commands.add_parser(
+        "serve", help="hold the embedded ClickHouse and share it over HTTP until Ctrl-C")
+    _add_clickhouse(serve)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=_port, default=8123,
+                       help="port to listen on (default 8123; 0: any free port)")
+    serve.add_argument("--read-only", action="store_true",
+                       help="refuse writes (for dashboards); default: read-write")
 
     demo = commands.add_parser("demo", help="write a realistic demo event log (NDJSON)")
     demo.add_argument("--leads", type=_positive_int, default=2000)
@@ -272,6 +289,20 @@ def cmd_demo(args: argparse.Namespace) -> None:
         raise InputError(msg) from error
 
 
+def cmd_serve(args: argparse.Namespace) -> None:
+    """Hold the embedded ClickHouse and serve the gateway (docs/embedded-sharing.md)."""
+    from sinks.gateway.serve import RunningGateway, serve_until_signal
+
+    def announce(running: RunningGateway) -> None:
+        mode = "read-only" if running.read_only else "read-write"
+        _say(f"serve: the embedded ClickHouse {running.directory} is shared ({mode}) at "
+             f"{running.url}; Ctrl-C to stop")
+
+    serve_until_signal(_dsn(args), host=args.host, port=args.port,
+                       read_only=args.read_only, announce=announce)
+    _say("serve: stopped")
+
+
 def cmd_worker(args: argparse.Namespace) -> None:
     """Run the Faust worker until interrupted."""
     from streams.worker import run_worker
@@ -287,6 +318,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "status": cmd_status,
     "worker": cmd_worker,
+    "serve": cmd_serve,
 }
 
 
