@@ -26,6 +26,7 @@ from sinks.errors import first_line, is_bad_data, is_transient
 from sinks.exceptions import PermanentRowError, SinkError, TransientSinkError
 from sinks.faults import Faults
 from sinks.lead_rows import COLUMNS, LEAD_TABLES, LeadKey, Row, lead_rows
+from sinks.reconnect import lost_connection, reconnect
 from streams.config import EngineConfig
 from streams.contribution import contribution
 from streams.state import LeadState
@@ -79,6 +80,7 @@ class LeadSink:
     _oldest: float | None = None
     _contexts: dict[str, InsertContext] = field(default_factory=dict)
     poisoned: list[tuple[str, LeadState, str]] = field(default_factory=list)
+    _reconnect: bool = False
 
     def put_lead(self, lead_id: str, state: LeadState, generation: str = "") -> None:
         """Remember the newest state of a lead (generation); written at the next flush."""
@@ -150,6 +152,9 @@ class LeadSink:
         """Write a detached batch; touches no pending state, so it may run off-loop."""
         started = time.monotonic()
         self.faults.before_flush()
+        if self._reconnect:  # the last write lost the connection (e.g. a gateway's holder)
+            self.client, self._contexts = reconnect(self.client), {}
+            self._reconnect = False
         written = self._write(batch)
         elapsed = time.monotonic() - started
         self.stats.flushes += 1
@@ -239,6 +244,7 @@ class LeadSink:
                 context.data = None
         except ClickHouseError as error:
             if is_transient(error):
+                self._reconnect = self._reconnect or lost_connection(error)
                 msg = f"insert into {table} failed, will retry: {first_line(error)}"
                 raise TransientSinkError(msg) from error
             if is_bad_data(error):

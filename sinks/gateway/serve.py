@@ -29,6 +29,8 @@ from sinks.gateway.exceptions import GatewayError, ServeError
 
 SHUTDOWN_TIMEOUT_S = 10.0
 """How long closing waits for requests in flight (an insert being written) to finish."""
+MAX_URL = 1024 * 1024
+"""Longest request line or header, as ClickHouse's own default (http_max_uri_size)."""
 
 
 @dataclass
@@ -80,9 +82,12 @@ async def start_gateway(dsn: str, *, host: str = "127.0.0.1", port: int = 0,
     except GatewayError as error:
         msg = f"cannot open the embedded ClickHouse {directory}: {error.message}"
         raise ServeError(msg) from error
+    # auto_decompress off: the body is decoded by sinks.gateway.body, which knows lz4 and
+    # concatenated frames; long lines allowed, as the server allows long query URLs.
     runner = web.AppRunner(make_app(engine, read_only, loopback_only=_is_loopback(host)),
                            access_log=None, handle_signals=False,
-                           shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+                           shutdown_timeout=SHUTDOWN_TIMEOUT_S, auto_decompress=False,
+                           max_line_size=MAX_URL, max_field_size=MAX_URL)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
