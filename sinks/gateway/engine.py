@@ -78,9 +78,9 @@ class Engine:
     async def stream(self, job: Job) -> AsyncIterator[Chunks]:
         """Run a statement whose result is read block by block (the lock is held)."""
         async with self._lock:
-            streaming = await self._call(self._send, job)
+            streaming, first = await self._call(self._send, job)
             try:
-                yield Chunks(self, streaming)
+                yield Chunks(self, streaming, first)
             finally:
                 # Queued behind any pending read on the one engine thread, so the next
                 # call cannot start before this stream is closed.
@@ -138,11 +138,18 @@ class Engine:
         finally:
             conn.close()
 
-    def _send(self, job: Job) -> Any:
+    def _send(self, job: Job) -> tuple[Any, bytes | None]:
+        """Start the stream and read its first block in the same trip to this thread."""
         try:
-            return self._prepare(job).send_query(job.sql, job.fmt, params=dict(job.params))
+            streaming = self._prepare(job).send_query(job.sql, job.fmt,
+                                                      params=dict(job.params))
         except ChdbError as error:
             raise GatewayError.from_engine(error) from error
+        try:
+            return streaming, _next_block(streaming)
+        except GatewayError:
+            _close_stream(streaming)
+            raise
 
     def _close(self) -> None:
         for handle in self._handles.values():
@@ -153,12 +160,19 @@ class Engine:
 class Chunks:
     """The blocks of a streamed result, each read on the engine thread."""
 
-    def __init__(self, engine: Engine, streaming: Any) -> None:
+    def __init__(self, engine: Engine, streaming: Any, first: bytes | None) -> None:
         self._engine = engine
         self._streaming = streaming
+        self._first = first
+        self._started = False
 
     async def next(self) -> bytes | None:
         """The next non-empty block of bytes, or None at the end."""
+        if not self._started:
+            self._started = True
+            return self._first
+        if self._first is None:
+            return None
         return await self._engine._call(_next_block, self._streaming)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -143,3 +144,29 @@ def test_when_the_holder_dies_the_sink_reconnects_to_the_directory(tmp_path: Pat
     assert _gateway_pid(sink.client) is None
     assert_same(batch(data.valid, EngineConfig()), answer_from_views(sink.client))
     sink.client.close()
+
+
+def _one_line(result: subprocess.CompletedProcess[bytes], needle: str) -> None:
+    message = result.stderr.decode()
+    assert result.returncode != 0
+    assert message.count("\n") == 1 and needle in message, message
+
+
+def test_serve_refuses_what_it_cannot_serve(tmp_path: Path) -> None:
+    directory = _directory(tmp_path)
+    _one_line(run_cli("serve", "--port", "70000"), "is not a port number")
+    _one_line(run_cli("serve", "--clickhouse", "http://127.0.0.1:1/db"),
+              "only an embedded ClickHouse directory")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        _one_line(run_cli("serve", "--clickhouse", f"chdb://{directory}", "--port", str(port)),
+                  f"cannot listen on 127.0.0.1:{port}")
+    holder = _serve(directory, tmp_path / "serve.log")
+    published = endpoint.read(directory)
+    assert published is not None
+    _one_line(run_cli("serve", "--clickhouse", f"chdb://{directory}", "--port", "0"),
+              f"is held by process {holder.pid}; it already serves {published.url}")
+    holder.send_signal(signal.SIGTERM)
+    assert holder.wait(60) == 0
