@@ -65,8 +65,9 @@ def sharing_note(client: Client) -> str | None:
     found = _ROUTES.get(client)
     if found is None or found.gateway is None:
         return None
+    mode = " (read-only)" if found.gateway.read_only else ""
     return (f"using the embedded ClickHouse {urlsplit(found.dsn).path} held by pid "
-            f"{found.gateway.pid} through {found.gateway.url}")
+            f"{found.gateway.pid} through {found.gateway.url}{mode}")
 
 
 def connect(dsn: str) -> Client:

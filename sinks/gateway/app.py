@@ -147,13 +147,19 @@ class Gateway:
     async def _insert(self, insert: InsertHead, start: bytes, body: _Body, opts: Options,
                       read_only: bool) -> web.Response:
         if read_only:
+            while await body.read():  # drained first: clients send the body before reading
+                pass
             check_read_only("INSERT", Kind.WRITE)
         descriptor, path = tempfile.mkstemp(prefix="leadclock-gateway-", suffix=".insert")
         try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(start)
-                while chunk := await body.read():
-                    file.write(chunk)
+            try:
+                with os.fdopen(descriptor, "wb") as file:
+                    file.write(start)
+                    while chunk := await body.read():
+                        file.write(chunk)
+            except OSError as error:
+                raise GatewayError.of(75, "CANNOT_WRITE_TO_FILE_DESCRIPTOR", "Cannot write "
+                                      f"the insert data to {path}: {error.strerror}") from error
             job = Job(insert.from_file(path, opts.settings), "TabSeparated", opts.database)
             outcome = await self.engine.run(job)
         finally:
