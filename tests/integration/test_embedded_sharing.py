@@ -1,8 +1,9 @@
 """One process holds the embedded ClickHouse; other processes use it through its gateway.
 
-Real processes, no broker: ``leadclock serve`` holds a chdb directory, and ``leadclock
-migrate`` / ``leadclock replay`` run in other processes against the same ``chdb://`` DSN
-(docs/embedded-sharing.md). When the holder dies, the directory is opened directly.
+Real processes: ``leadclock serve`` holds a chdb directory, and ``leadclock migrate`` /
+``leadclock replay`` / two workers run in other processes against the same ``chdb://``
+DSN (docs/embedded-sharing.md). When the holder dies, the directory is opened directly.
+Only the two-worker test needs the broker.
 """
 
 from __future__ import annotations
@@ -25,10 +26,21 @@ from sinks.exceptions import TransientSinkError
 from sinks.migrate import migrate
 from sinks.sink import LeadSink
 from streams.config import EngineConfig
+from streams.kafka_admin import ensure_topics
+from streams.produce import produce
 from streams.replay import file_records, replay
+from streams.topics import TopicNames
 from tests.compare import assert_same
 from tests.integration.dataset import build
-from tests.integration.harness import LEADCLOCK, ROOT, RUNNING, answer_from_views, run_cli
+from tests.integration.harness import (
+    LEADCLOCK,
+    ROOT,
+    RUNNING,
+    Worker,
+    answer_from_views,
+    read_views,
+    run_cli,
+)
 from tests.oracle import batch
 
 
@@ -168,5 +180,30 @@ def test_serve_refuses_what_it_cannot_serve(tmp_path: Path) -> None:
     assert published is not None
     _one_line(run_cli("serve", "--clickhouse", f"chdb://{directory}", "--port", "0"),
               f"is held by process {holder.pid}; it already serves {published.url}")
+    holder.send_signal(signal.SIGTERM)
+    assert holder.wait(60) == 0
+
+
+@pytest.mark.integration
+def test_two_workers_share_one_embedded_store(
+    kafka_brokers: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    """Two worker processes of one group write to one chdb directory held by serve."""
+    directory = _directory(tmp_path)
+    holder = _serve(directory, tmp_path / "serve.log")
+    data = build(leads=1_000, seed=31)
+    topics = TopicNames.with_prefix(topic_prefix)
+    ensure_topics(kafka_brokers, (*topics.events, topics.dlq), 4)
+    produce(data.messages, kafka_brokers, topics)
+    workers = [Worker(kafka_brokers, topic_prefix, tmp_path / name,
+                      app_id=f"{topic_prefix}w", dsn=f"chdb://{directory}")
+               for name in ("a", "b")]
+    for worker in workers:
+        worker.workdir.mkdir()
+        worker.start()
+    workers[0].wait_caught_up(topics.events, timeout=180)
+    for worker in workers:
+        assert worker.stop() == 0, worker.tail()
+    assert_same(batch(data.valid, EngineConfig()), read_views(f"chdb://{directory}"))
     holder.send_signal(signal.SIGTERM)
     assert holder.wait(60) == 0
