@@ -198,6 +198,8 @@ class Gateway:
                 # Too late for a status: append the error, as the server does mid-stream;
                 # clients look for "Code: " at the end of a result that fails to parse.
                 await response.write(b"\n" + error.body())
+            except ConnectionResetError:
+                return response  # the client left; leaving the block closes the stream
             await response.write_eof()
             return response
 

@@ -52,6 +52,7 @@ class Outcome:
 class _Handle:
     conn: Any
     database: str | None = None
+    stream: Any = None  # the stream open on this handle, if any
 
 
 class Engine:
@@ -84,7 +85,7 @@ class Engine:
             finally:
                 # Queued behind any pending read on the one engine thread, so the next
                 # call cannot start before this stream is closed.
-                self._executor.submit(_close_stream, streaming)
+                self._executor.submit(self._end_stream, streaming)
 
     async def close(self) -> None:
         """Close the handles (the engine stops with the process's last handle)."""
@@ -110,19 +111,24 @@ class Engine:
             self._handles[read_only] = handle
         return handle
 
-    def _prepare(self, job: Job) -> Any:
-        """The handle a job runs on, switched to its database."""
+    def _prepare(self, job: Job) -> _Handle:
+        """The handle a job runs on, with no stream left open, switched to its database."""
         handle = self._handle(job.read_only or self.read_only)
+        if handle.stream is not None:
+            # Only if a request was cancelled while its stream was being opened: the
+            # stream was never handed over, so nothing else will close it.
+            self._end_stream(handle.stream)
         if handle.database != job.database:
             handle.conn.query(f"USE {quote_identifier(job.database)}", "TabSeparated")
             handle.database = job.database
-        return handle.conn
+        return handle
 
     def _execute(self, job: Job) -> Outcome:
         try:
             if job.throwaway:
                 return self._execute_alone(job)
-            result = self._prepare(job).query(job.sql, job.fmt, params=dict(job.params))
+            conn = self._prepare(job).conn
+            result = conn.query(job.sql, job.fmt, params=dict(job.params))
             return Outcome(result.bytes() or b"", _summary(result))
         except ChdbError as error:
             raise GatewayError.from_engine(error) from error
@@ -141,15 +147,21 @@ class Engine:
     def _send(self, job: Job) -> tuple[Any, bytes | None]:
         """Start the stream and read its first block in the same trip to this thread."""
         try:
-            streaming = self._prepare(job).send_query(job.sql, job.fmt,
-                                                      params=dict(job.params))
+            handle = self._prepare(job)
+            handle.stream = handle.conn.send_query(job.sql, job.fmt, params=dict(job.params))
         except ChdbError as error:
             raise GatewayError.from_engine(error) from error
         try:
-            return streaming, _next_block(streaming)
+            return handle.stream, _next_block(handle.stream)
         except GatewayError:
-            _close_stream(streaming)
+            self._end_stream(handle.stream)
             raise
+
+    def _end_stream(self, streaming: Any) -> None:
+        streaming.close()
+        for handle in self._handles.values():
+            if handle.stream is streaming:
+                handle.stream = None
 
     def _close(self) -> None:
         for handle in self._handles.values():
@@ -200,10 +212,6 @@ def _next_block(streaming: Any) -> bytes | None:
                 return bytes(payload)
     except ChdbError as error:
         raise GatewayError.from_engine(error) from error
-
-
-def _close_stream(streaming: Any) -> None:
-    streaming.close()
 
 
 def _summary(result: Any) -> dict[str, str]:

@@ -3,6 +3,7 @@ server would give them, errors included, and nothing leaks from one request to t
 
 from __future__ import annotations
 
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -181,3 +182,15 @@ def test_the_endpoint_is_published_while_serving(dsn: str) -> None:
 def test_a_client_of_this_process_opens_the_engine_directly(direct: Client) -> None:
     # The gateway's handle is this process's own engine: no HTTP round trip for it.
     assert type(direct).__name__ == "ChdbClient"
+
+
+def test_a_client_leaving_mid_stream_leaves_the_engine_usable(gateway: RunningGateway) -> None:
+    host, port = gateway.url.removeprefix("http://").split(":")
+    body = b"SELECT number FROM numbers(50000000) FORMAT TSV"
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\n\r\n" + body)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    client = connect(gateway.url)
+    assert client.query("SELECT count() FROM numbers(1000)").result_rows == [(1000,)]
+    assert client.command("SELECT 42") == 42
