@@ -28,6 +28,7 @@ from sinks.errors import first_line, is_bad_data, is_transient
 from sinks.exceptions import PermanentRowError, SinkError, TransientSinkError
 from sinks.faults import Faults
 from sinks.lead_rows import COLUMNS, LEAD_TABLES, Row, lead_rows
+from sinks.reconnect import lost_connection, reconnect
 from streams.engine.port import OutputBatch, Refusal
 from streams.engine.records import LeadKey
 
@@ -40,10 +41,14 @@ class ClickHouseSink:
     version: int
     faults: Faults = field(default_factory=Faults)
     _contexts: dict[str, InsertContext] = field(default_factory=dict)
+    _reconnect: bool = False
 
     def write(self, batch: OutputBatch) -> list[Refusal]:
         """Insert the batch; return the leads refused for good (the rest is written)."""
         self.faults.before_flush()
+        if self._reconnect:  # the last write lost the connection (e.g. a gateway's holder)
+            self.client, self._contexts = reconnect(self.client), {}
+            self._reconnect = False
         now = _now_ms()
         rows = {key: lead_rows(self.version, key, c, now) for key, c in batch.leads.items()}
         refused: list[Refusal] = []
@@ -112,6 +117,7 @@ class ClickHouseSink:
                 context.data = None
         except ClickHouseError as error:
             if is_transient(error):
+                self._reconnect = self._reconnect or lost_connection(error)
                 msg = f"insert into {table} failed, will retry: {first_line(error)}"
                 raise TransientSinkError(msg) from error
             if is_bad_data(error):

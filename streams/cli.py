@@ -74,6 +74,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        msg = f"{text!r} is not a port number (0-65535)"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree (SPEC §5)."""
     parser = _Parser(prog=PROG, description="Event-sourced marketing/sales attribution.")
@@ -161,6 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--metrics-url", default=_env("LEADCLOCK_METRICS_URL", ""),
                         help="a worker's /metrics URL, e.g. http://127.0.0.1:9464/metrics")
 
+    serve = commands.add_parser(
+        "serve", help="hold the embedded ClickHouse and share it over HTTP until Ctrl-C")
+    _add_clickhouse(serve)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=_port, default=8123,
+                       help="port to listen on (default 8123; 0: any free port)")
+    serve.add_argument("--read-only", action="store_true",
+                       help="refuse writes (for dashboards); default: read-write")
+
     demo = commands.add_parser("demo", help="write a realistic demo event log (NDJSON)")
     demo.add_argument("--leads", type=_positive_int, default=2000)
     demo.add_argument("--seed", type=int, default=7)
@@ -224,6 +241,8 @@ def _run(args: argparse.Namespace) -> None:
                        metrics_url=args.metrics_url)
     elif command == "demo":
         compose.demo(leads=args.leads, seed=args.seed, output=args.output)
+    elif command == "serve":
+        compose.serve(_dsn(args), host=args.host, port=args.port, read_only=args.read_only)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

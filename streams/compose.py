@@ -170,3 +170,16 @@ def demo(*, leads: int, seed: int, output: str) -> None:
     except OSError as error:
         msg = f"cannot write {output}: {error.strerror}"
         raise InputError(msg) from error
+
+
+def serve(dsn: str, *, host: str, port: int, read_only: bool) -> None:
+    """Hold the embedded ClickHouse and serve the gateway (docs/embedded-sharing.md)."""
+    from sinks.gateway.serve import RunningGateway, serve_until_signal
+
+    def announce(running: RunningGateway) -> None:
+        mode = "read-only" if running.read_only else "read-write"
+        say(f"serve: the embedded ClickHouse {running.directory} is shared ({mode}) at "
+            f"{running.url}; Ctrl-C to stop")
+
+    serve_until_signal(dsn, host=host, port=port, read_only=read_only, announce=announce)
+    say("serve: stopped")

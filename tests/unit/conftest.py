@@ -1,4 +1,9 @@
-"""Unit-test fixtures: an embedded ClickHouse (chdb) with the schema applied."""
+"""Unit-test fixtures: an embedded ClickHouse (chdb) with the schema applied.
+
+``client`` runs each test twice: on the engine directly, and through the gateway that
+shares it with other processes (docs/embedded-sharing.md), so everything the sink does
+is checked to behave the same over the gateway's ClickHouse HTTP interface.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,22 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from sinks.client import connect
+from sinks.gateway.serve import gateway_thread
 from sinks.migrate import migrate
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[Client]:
-    """A migrated chdb store in the test's own directory."""
-    ch = connect(f"chdb://{tmp_path / 'ch'}")
-    migrate(ch)
-    yield ch
-    ch.close()
+@pytest.fixture(params=["chdb", "gateway"])
+def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Client]:
+    """A migrated chdb store in the test's own directory, direct or through a gateway."""
+    dsn = f"chdb://{tmp_path / 'ch'}"
+    if request.param == "chdb":
+        ch = connect(dsn)
+        migrate(ch)
+        yield ch
+        ch.close()
+        return
+    with gateway_thread(dsn) as gateway:
+        ch = connect(gateway.url)
+        migrate(ch)
+        yield ch
+        ch.close()

@@ -18,7 +18,8 @@ STDLIB = frozenset(sys.stdlib_module_names)
 ALLOWED = {
     "schemas": {"schemas", "orjson", "iso4217", "yaml"},
     "streams.engine": {"schemas", "streams.engine", "orjson"},
-    "sinks": {"schemas", "sinks", "streams.engine", "clickhouse_connect", "orjson"},
+    "sinks": {"schemas", "sinks", "streams.engine", "clickhouse_connect", "orjson",
+              "aiohttp", "chdb"},
     "streams.kafka": {"schemas", "streams.exceptions", "streams.engine", "streams.kafka",
                       "kafka", "orjson", "prometheus_client"},
     "streams.faust_app": {"schemas", "streams.exceptions", "streams.engine", "streams.kafka",
