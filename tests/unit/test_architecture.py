@@ -19,7 +19,7 @@ ALLOWED = {
     "schemas": {"schemas", "orjson", "iso4217", "yaml"},
     "streams.engine": {"schemas", "streams.engine", "orjson"},
     "sinks": {"schemas", "sinks", "streams.engine", "clickhouse_connect", "orjson",
-              "aiohttp", "chdb"},
+              "aiohttp", "multidict", "chdb"},
     "streams.kafka": {"schemas", "streams.exceptions", "streams.engine", "streams.kafka",
                       "kafka", "orjson", "prometheus_client"},
     "streams.faust_app": {"schemas", "streams.exceptions", "streams.engine", "streams.kafka",
