@@ -14,12 +14,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from streams.engine.config import EngineConfig
 from streams.exceptions import InputError
 from streams.faust_app.settings import WorkerSettings
 from streams.kafka.topics import TopicNames
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
 
 
 def say(text: str) -> None:
@@ -40,6 +43,30 @@ def open_input(name: str) -> Iterator[IO[bytes]]:
         raise InputError(msg) from error
     with handle:
         yield handle
+
+
+@contextmanager
+def shared_if_embedded(client: Client) -> Iterator[None]:
+    """While this process holds an embedded database, share it through a gateway.
+
+    The embedded engine allows one process per directory; a long-running holder (the
+    worker, the dashboard, a replay) serves ClickHouse's HTTP interface on 127.0.0.1 so
+    that ``leadclock campaigns load``, ``sql``, ``versions`` and notebooks reach the same
+    data through :func:`sinks.client.connect` (docs/embedded-sharing.md).
+    """
+    from sinks.client import route, sharing_note
+    from sinks.gateway.serve import gateway_thread
+
+    found = route(client)
+    if found is None or found.gateway is not None or not found.dsn.startswith("chdb:"):
+        note = sharing_note(client)
+        if note:
+            say(note)
+        yield
+        return
+    with gateway_thread(found.dsn) as running:
+        say(f"sharing the embedded ClickHouse {running.directory} at {running.url}")
+        yield
 
 
 def migrate(dsn: str, *, cluster: str | None = None, dashboard_role: str | None = None,
@@ -119,7 +146,8 @@ def worker(settings: WorkerSettings) -> None:
     writer = ClickHouseSink(client, settings.version, faults=Faults.from_env())
     app, flusher = build_app(settings, writer, safety,
                              report=lambda: campaign_report(client))
-    run(app, flusher, settings.metrics_port, settings.metrics_host)
+    with shared_if_embedded(client):
+        run(app, flusher, settings.metrics_port, settings.metrics_host)
 
 
 def produce(*, input_name: str, brokers: str, topics: TopicNames, partitions: int,
