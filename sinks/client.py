@@ -98,6 +98,13 @@ def connect(dsn: str) -> Client:
     return client
 
 
+def query_int(client: Client, sql: str, parameters: dict[str, object] | None = None) -> int:
+    """The integer a one-value query returns (0 for NULL or no row)."""
+    rows = client.query(sql, parameters=parameters).result_rows
+    value = rows[0][0] if rows else None
+    return int(value) if value is not None else 0
+
+
 def _gateway_of(directory: Path) -> endpoint.Endpoint | None:
     """The gateway to use for a directory another process holds; None to open it here."""
     pid = endpoint.holder(directory)

@@ -29,6 +29,10 @@ class VersionConfigMismatch(SinkError):
     """The target attribution version was built with another engine configuration."""
 
 
+class VersionError(SinkError):
+    """A version operation that cannot be done as asked (unknown, current, retired...)."""
+
+
 class MigrationError(SinkError):
     """A DDL file could not be applied."""
 

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from typing import Final
 
+from schemas.events import TOUCH_TYPES, Purchase, Touch, TouchType
 from streams.engine.records import Contribution, LeadKey
+from streams.engine.state import LeadState
 
 US: Final = 1_000_000
+_TOUCH_TYPE: Final[dict[str, TouchType]] = {kind: kind for kind in TOUCH_TYPES}
 Row = tuple[object, ...]
 
 
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    # The lead's state (its events): what ``replay --append`` merges a new log with.
+    "lead_events": ("version", "lead_id", "generation", "event_id", "type", "occurred_at",
+                    "campaign_id", "amount_minor", "currency"),
     "lead_reach": ("version", "lead_id", "generation", "campaign_id", "touch_type",
                    "window_start", "touches", "revision"),
     "lead_stages": ("version", "lead_id", "generation", "stage", "campaign_id",
@@ -30,7 +36,10 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
                       "recorded_at"),
     "rejected_events": ("raw", "reason", "rejected_at", "source", "partition", "offset"),
 }
-LEAD_TABLES: Final = ("lead_reach", "lead_stages", "lead_credits", "lead_revisions")
+REVISIONED: Final = ("lead_reach", "lead_stages", "lead_credits", "lead_revisions")
+"""Tables whose rows belong to one revision of a lead (the views pick its newest)."""
+LEAD_TABLES: Final = ("lead_events", *REVISIONED)
+"""Every per-lead table, in insert order: events first, ``lead_revisions`` last."""
 
 
 def lead_rows(
@@ -58,3 +67,26 @@ def lead_rows(
         ],
         "lead_revisions": [(version, lead_id, gen, rev, now_ms)],
     }
+
+
+def event_rows(version: int, key: LeadKey, state: LeadState) -> list[Row]:
+    """One row per event of the lead's state (a purchase without campaign stores '')."""
+    lead_id, gen = key
+    rows: list[Row] = [
+        (version, lead_id, gen, t.event_id, t.touch_type, t.occurred_at_us, t.campaign_id, 0, "")
+        for t in state.touches
+    ]
+    rows.extend(
+        (version, lead_id, gen, p.event_id, "purchase", p.occurred_at_us, p.campaign_id or "",
+         p.amount_minor, p.currency)
+        for p in state.purchases
+    )
+    return rows
+
+
+def event_from_row(lead_id: str, event_id: str, kind: str, at_us: int, campaign_id: str,
+                   amount_minor: int, currency: str) -> Touch | Purchase:
+    """The event a ``lead_events`` row stores (the inverse of :func:`event_rows`)."""
+    if kind == "purchase":
+        return Purchase(event_id, lead_id, at_us, amount_minor, currency, campaign_id or None)
+    return Touch(event_id, lead_id, campaign_id, _TOUCH_TYPE[kind], at_us)

@@ -23,9 +23,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from sinks import access, ddl_render
 from sinks.ddl_render import Statement
 from sinks.exceptions import MigrationError
-
-SEED = "INSERT INTO current_version VALUES (0, 1, toDateTime64('1970-01-01', 3, 'UTC'))"
-"""Version 1 is current in a fresh database."""
+from sinks.partitioning import partition_by_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +32,18 @@ class MigrateOptions:
 
     cluster: str | None = None
     dashboard: access.DashboardAccess | None = None
+    copy_rows: bool = False
+    """Re-create per-lead tables that hold rows partitioned by version (explicit
+    ``leadclock migrate`` only: no writer may run meanwhile; ``sinks.partitioning``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migrated:
+    """What ``migrate`` did: the DDL files applied, whether the schema is new, notes."""
+
+    files: list[str]
+    created: bool
+    notes: list[str]
 
 
 def ddl_files() -> list[tuple[str, str]]:
@@ -64,7 +74,8 @@ def plan_text(options: MigrateOptions, dsn: str) -> str:
     path = urlsplit(dsn).path.strip("/") if urlsplit(dsn).scheme != "chdb" else ""
     database = path.split("/")[0] or "default"
     return (ddl_render.script(plan(options, database))
-            + f"\n-- then, only if current_version is empty:\n-- {SEED};\n")
+            + "\n-- then (single node), the per-lead tables of 001 are re-created partitioned"
+            " by version\n-- (create, copy, exchange; sinks/partitioning.py).\n")
 
 
 def check_backend(dsn: str, options: MigrateOptions) -> None:
@@ -81,12 +92,20 @@ def check_backend(dsn: str, options: MigrateOptions) -> None:
 
 
 def migrate(client: Client, options: MigrateOptions | None = None) -> list[str]:
-    """Apply the plan; return the DDL files applied. Seeds version 1 as current."""
+    """Apply the plan; return the DDL files applied (see :func:`apply`)."""
+    return apply(client, options).files
+
+
+def apply(client: Client, options: MigrateOptions | None = None) -> Migrated:
+    """Apply the plan, then partition the per-lead tables by version (single node).
+
+    No version is made current: a worker or the first replay does that (SPEC §5).
+    """
     options = options or MigrateOptions()
-    options = MigrateOptions(_resolve_cluster(options.cluster, deployed_cluster(client)),
-                             options.dashboard)
+    deployed = deployed_cluster(client)
+    options = MigrateOptions(_resolve_cluster(options.cluster, deployed),
+                             options.dashboard, options.copy_rows)
     database = str(client.command("SELECT currentDatabase()"))
-    settings = {"distributed_foreground_insert": 1} if options.cluster else None
     applied: dict[str, None] = {}
     for statement in plan(options, database):
         try:
@@ -96,9 +115,8 @@ def migrate(client: Client, options: MigrateOptions | None = None) -> list[str]:
             msg = f"{statement.source}: {first}"
             raise MigrationError(msg) from error
         applied[statement.source] = None
-    if not client.command("SELECT count() FROM current_version"):
-        client.command(SEED, settings=settings)
-    return list(applied)
+    notes = [] if options.cluster else partition_by_version(client, copy_rows=options.copy_rows)
+    return Migrated(list(applied), deployed is None, notes)
 
 
 def deployed_cluster(client: Client) -> str | None:

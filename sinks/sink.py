@@ -27,7 +27,7 @@ from clickhouse_connect.driver.insert import InsertContext
 from sinks.errors import first_line, is_bad_data, is_transient
 from sinks.exceptions import PermanentRowError, SinkError, TransientSinkError
 from sinks.faults import Faults
-from sinks.lead_rows import COLUMNS, LEAD_TABLES, Row, lead_rows
+from sinks.lead_rows import COLUMNS, LEAD_TABLES, REVISIONED, Row, event_rows, lead_rows
 from sinks.reconnect import lost_connection, reconnect
 from streams.engine.port import OutputBatch, Refusal
 from streams.engine.records import LeadKey
@@ -50,7 +50,10 @@ class ClickHouseSink:
             self.client, self._contexts = reconnect(self.client), {}
             self._reconnect = False
         now = _now_ms()
-        rows = {key: lead_rows(self.version, key, c, now) for key, c in batch.leads.items()}
+        version = self.version
+        rows = {key: lead_rows(version, key, c, now) for key, c in batch.leads.items()}
+        for key, state in batch.states.items():
+            rows[key]["lead_events"] = event_rows(version, key, state)
         refused: list[Refusal] = []
         try:
             self._insert_leads(rows)
@@ -67,7 +70,7 @@ class ClickHouseSink:
     def _insert_leads(self, rows: dict[LeadKey, dict[str, list[Row]]]) -> None:
         self.faults.before_lead_insert({key.lead_id for key in rows})
         for name in LEAD_TABLES:  # lead_revisions last: views move to a revision after its rows
-            table_rows = [row for by_table in rows.values() for row in by_table[name]]
+            table_rows = [row for by_table in rows.values() for row in by_table.get(name, ())]
             if table_rows:
                 self._insert(name, table_rows)
 
@@ -89,10 +92,11 @@ class ClickHouseSink:
         """Delete what landed of a refused lead's new revision.
 
         Its older revision must stay visible: the views deduplicate each row identity
-        to its highest revision, so a half-written newer revision would hide it.
+        to its highest revision, so a half-written newer revision would hide it. (Its
+        events stay: events are facts, and a lead refused for good is dead-lettered.)
         """
         revision = by_table["lead_revisions"][0][-2]
-        for table in LEAD_TABLES:
+        for table in REVISIONED:
             self.client.command(
                 f"DELETE FROM {table} WHERE version = {{v:UInt32}} AND lead_id = {{l:String}} "
                 "AND generation = {g:String} AND revision = {r:UInt64}",

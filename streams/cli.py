@@ -12,82 +12,34 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 from schemas.exceptions import LeadclockError
+from streams.cli_parser import (
+    ATTRIBUTION_ENV,
+    DEPRECATED_ENV,
+    PROG,
+    add_clickhouse,
+    add_engine,
+    add_kafka,
+    add_replay,
+    add_versions,
+    base_parser,
+    env,
+    port,
+    positive_int,
+)
 from streams.engine.config import EngineConfig
 from streams.engine.expiry import StateTtl
 from streams.faust_app.settings import WorkerSettings
 from streams.kafka.topics import TopicNames
 
-PROG = "leadclock"
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error instead of usage + error."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
-
-
-def _add_clickhouse(parser: argparse.ArgumentParser) -> None:
-    from sinks.client import default_dsn
-
-    parser.add_argument(
-        "--clickhouse", metavar="DSN", default=None,
-        help=("chdb:///abs/path (embedded) or http(s)://user:pass@host:8123/db; default "
-              f"$CLICKHOUSE_URL or {default_dsn()}"),
-    )
-
-
-def _add_kafka(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--brokers", default=_env("LEADCLOCK_BROKERS", "localhost:9092"),
-                        help="Kafka bootstrap servers (env LEADCLOCK_BROKERS)")
-    parser.add_argument("--topic-prefix", default=_env("LEADCLOCK_TOPIC_PREFIX", "leadclock."),
-                        help="prefix of the topic names (env LEADCLOCK_TOPIC_PREFIX)")
-
-
-def _add_engine(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--version", type=_positive_int, dest="attribution_version",
-                        default=_env("LEADCLOCK_VERSION", "1"),
-                        help="attribution version to write (env LEADCLOCK_VERSION)")
-    parser.add_argument("--window", default=_env("LEADCLOCK_WINDOW", "1d"),
-                        choices=("1h", "1d", "1w"), help="window size (env LEADCLOCK_WINDOW)")
-    parser.add_argument("--lookback", default=_env("LEADCLOCK_LOOKBACK", "90d"),
-                        help="attribution lookback, e.g. 90d (env LEADCLOCK_LOOKBACK)")
-    parser.add_argument("--half-life", default=_env("LEADCLOCK_HALF_LIFE", "7d"),
-                        help="time-decay half-life, e.g. 7d (env LEADCLOCK_HALF_LIFE)")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        msg = f"{text!r} is not a positive integer"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
-        msg = f"{text!r} is not a port number (0-65535)"
-        raise argparse.ArgumentTypeError(msg)
-    return int(text)
-
 
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree (SPEC §5)."""
-    parser = _Parser(prog=PROG, description="Event-sourced marketing/sales attribution.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser, commands = base_parser()
 
     migrate = commands.add_parser("migrate", help="create/upgrade the ClickHouse schema")
-    _add_clickhouse(migrate)
+    add_clickhouse(migrate)
     migrate.add_argument("--cluster", metavar="NAME", default=None,
                          help="replicated tables + Distributed tables ON CLUSTER NAME "
                               "(see docs/deploy.md)")
@@ -100,35 +52,36 @@ def build_parser() -> argparse.ArgumentParser:
                          help="print the DDL instead of applying it")
 
     worker = commands.add_parser("worker", help="run the Faust streaming job")
-    _add_kafka(worker)
-    _add_clickhouse(worker)
-    _add_engine(worker)
-    worker.add_argument("--partitions", type=_positive_int,
-                        default=_env("LEADCLOCK_PARTITIONS", "4"),
+    add_kafka(worker)
+    add_clickhouse(worker)
+    add_engine(worker, version_help="follow the current version (on a database without one, "
+                                    "the next unused version, made current at start)")
+    worker.add_argument("--partitions", type=positive_int,
+                        default=env("LEADCLOCK_PARTITIONS", "4"),
                         help="partitions of the event topics (env LEADCLOCK_PARTITIONS)")
-    worker.add_argument("--data-dir", default=_env("LEADCLOCK_DATA_DIR", "var/worker"),
+    worker.add_argument("--data-dir", default=env("LEADCLOCK_DATA_DIR", "var/worker"),
                         help="Faust table store directory (env LEADCLOCK_DATA_DIR)")
-    worker.add_argument("--app-id", default=_env("LEADCLOCK_APP_ID", "leadclock"),
+    worker.add_argument("--app-id", default=env("LEADCLOCK_APP_ID", "leadclock"),
                         help="consumer group / Faust app id (env LEADCLOCK_APP_ID)")
-    worker.add_argument("--instance-id", default=_env("LEADCLOCK_INSTANCE_ID", ""),
+    worker.add_argument("--instance-id", default=env("LEADCLOCK_INSTANCE_ID", ""),
                         help="static group membership id (env LEADCLOCK_INSTANCE_ID): a "
                              "restarted worker gets its partitions back without a rebalance")
     worker.add_argument("--session-timeout", type=float,
-                        default=_env("LEADCLOCK_SESSION_TIMEOUT", "10"),
+                        default=env("LEADCLOCK_SESSION_TIMEOUT", "10"),
                         metavar="SECONDS",
                         help="consumer session timeout: how soon a dead worker's partitions "
                              "move to the others (env LEADCLOCK_SESSION_TIMEOUT)")
-    worker.add_argument("--state-ttl", default=_env("LEADCLOCK_STATE_TTL", ""),
+    worker.add_argument("--state-ttl", default=env("LEADCLOCK_STATE_TTL", ""),
                         metavar="DURATION",
                         help="drop the state of leads idle this long in event time, e.g. "
                              "180d; at least the lookback; trades exactness for bounded "
                              "state, see docs/state-ttl.md (env LEADCLOCK_STATE_TTL; "
                              "default: keep all state)")
     worker.add_argument("--metrics-port", type=int,
-                        default=_env("LEADCLOCK_METRICS_PORT", "0"),
+                        default=env("LEADCLOCK_METRICS_PORT", "0"),
                         help="serve Prometheus /metrics on PORT (0: off; env "
                              "LEADCLOCK_METRICS_PORT)")
-    worker.add_argument("--metrics-host", default=_env("LEADCLOCK_METRICS_HOST", "127.0.0.1"),
+    worker.add_argument("--metrics-host", default=env("LEADCLOCK_METRICS_HOST", "127.0.0.1"),
                         help="address /metrics listens on; 0.0.0.0 in a container (env "
                              "LEADCLOCK_METRICS_HOST)")
     worker.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
@@ -139,48 +92,44 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--report-every", type=float, default=0.0, metavar="SECONDS",
                         help="print per-campaign results every N seconds (0: never)")
 
-    replay = commands.add_parser("replay", help="re-attribute from a file or the topics")
-    source = replay.add_mutually_exclusive_group(required=True)
-    source.add_argument("--input", metavar="FILE", help="NDJSON event log, - for stdin")
-    source.add_argument("--from-topics", action="store_true",
-                        help="read the event topics from the beginning to their end")
-    _add_clickhouse(replay)
-    _add_kafka(replay)
-    _add_engine(replay)
+    add_replay(commands)
+    add_versions(commands)
 
     produce = commands.add_parser("produce", help="send an NDJSON file to the event topics")
     produce.add_argument("--input", required=True, metavar="FILE", help="NDJSON, - for stdin")
     produce.add_argument("--rate", type=float, default=0.0,
-                         help="events per second (default: as fast as possible)")
-    produce.add_argument("--partitions", type=_positive_int,
-                         default=_env("LEADCLOCK_PARTITIONS", "4"))
-    _add_kafka(produce)
+                         help="events per second; default 0: as fast as possible")
+    produce.add_argument("--partitions", type=positive_int,
+                         default=env("LEADCLOCK_PARTITIONS", "4"),
+                         help="partitions of topics it creates (env LEADCLOCK_PARTITIONS)")
+    add_kafka(produce)
 
     topics = commands.add_parser("topics", help="create the event and DLQ topics")
-    topics.add_argument("--partitions", type=_positive_int,
-                        default=_env("LEADCLOCK_PARTITIONS", "4"))
-    _add_kafka(topics)
+    topics.add_argument("--partitions", type=positive_int,
+                        default=env("LEADCLOCK_PARTITIONS", "4"),
+                        help="partitions of every topic (env LEADCLOCK_PARTITIONS)")
+    add_kafka(topics)
 
     status = commands.add_parser("status", help="consumer lag per partition, worker metrics")
-    _add_kafka(status)
-    status.add_argument("--app-id", default=_env("LEADCLOCK_APP_ID", "leadclock"),
+    add_kafka(status)
+    status.add_argument("--app-id", default=env("LEADCLOCK_APP_ID", "leadclock"),
                         help="consumer group / Faust app id (env LEADCLOCK_APP_ID)")
-    status.add_argument("--metrics-url", default=_env("LEADCLOCK_METRICS_URL", ""),
+    status.add_argument("--metrics-url", default=env("LEADCLOCK_METRICS_URL", ""),
                         help="a worker's /metrics URL, e.g. http://127.0.0.1:9464/metrics")
 
     serve = commands.add_parser(
         "serve", help="hold the embedded ClickHouse and share it over HTTP until Ctrl-C")
-    _add_clickhouse(serve)
+    add_clickhouse(serve)
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
-    serve.add_argument("--port", type=_port, default=8123,
+    serve.add_argument("--port", type=port, default=8123,
                        help="port to listen on (default 8123; 0: any free port)")
     serve.add_argument("--read-only", action="store_true",
                        help="refuse writes (for dashboards); default: read-write")
 
     demo = commands.add_parser("demo", help="write a realistic demo event log (NDJSON)")
-    demo.add_argument("--leads", type=_positive_int, default=2000)
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--leads", type=positive_int, default=2000, help="leads to generate")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same log)")
     demo.add_argument("--output", default="-", metavar="FILE", help="- for stdout")
     return parser
 
@@ -205,7 +154,7 @@ def worker_settings(args: argparse.Namespace) -> WorkerSettings:
     engine = _engine_config(args)
     return WorkerSettings(
         brokers=args.brokers, topics=_topics(args), partitions=args.partitions,
-        clickhouse=_dsn(args), version=args.attribution_version, engine=engine,
+        clickhouse=_dsn(args), version=_attribution_version(args), engine=engine,
         state_ttl=StateTtl.from_text(args.state_ttl, lookback_us=engine.lookback_us),
         app_id=args.app_id, data_dir=args.data_dir, instance_id=args.instance_id,
         session_timeout_s=args.session_timeout, metrics_port=args.metrics_port,
@@ -213,6 +162,18 @@ def worker_settings(args: argparse.Namespace) -> WorkerSettings:
         progress_every_s=args.progress_every, report_every_s=args.report_every,
         unsafe_auto_ack=args.unsafe_auto_ack,
     )
+
+
+def _attribution_version(args: argparse.Namespace) -> int | None:
+    """``--attribution-version`` (or its deprecated spellings, with a note)."""
+    if args.deprecated_version is not None:
+        print(f"{PROG} {args.command}: note: --version N is deprecated, use "
+              "--attribution-version N", file=sys.stderr)
+        return int(args.attribution_version or args.deprecated_version)
+    if os.environ.get(DEPRECATED_ENV) and not os.environ.get(ATTRIBUTION_ENV):
+        print(f"{PROG} {args.command}: note: {DEPRECATED_ENV} is deprecated, use "
+              f"{ATTRIBUTION_ENV}", file=sys.stderr)
+    return int(args.attribution_version) if args.attribution_version else None
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -224,10 +185,16 @@ def _run(args: argparse.Namespace) -> None:
         compose.migrate(_dsn(args), cluster=args.cluster, dashboard_role=args.dashboard_role,
                         dashboard_user=args.dashboard_user, dry_run=args.dry_run)
     elif command == "replay":
-        engine = _engine_config(args)
-        compose.replay(dsn=_dsn(args), version=args.attribution_version, engine=engine,
-                       input_name=None if args.from_topics else args.input,
-                       brokers=args.brokers, topics=_topics(args))
+        from streams.commands.replay import ReplayRequest
+
+        compose.replay(ReplayRequest(
+            dsn=_dsn(args), engine=_engine_config(args),
+            input_name=None if args.from_topics else args.input,
+            version=_attribution_version(args), source=args.source, append=args.append,
+            promote=args.promote, brokers=args.brokers, topics=_topics(args),
+            processes=args.processes))
+    elif command in ("versions", "diff", "promote", "retire"):
+        compose.versions_command(command, _dsn(args), vars(args))
     elif command == "worker":
         compose.worker(worker_settings(args))
     elif command == "produce":

@@ -12,17 +12,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from streams.engine.config import EngineConfig
+from streams.commands.sharing import shared_if_embedded
 from streams.exceptions import InputError
 from streams.faust_app.settings import WorkerSettings
 from streams.kafka.topics import TopicNames
 
 if TYPE_CHECKING:
-    from clickhouse_connect.driver.client import Client
+    from streams.commands.replay import ReplayRequest
 
 
 def say(text: str) -> None:
@@ -45,37 +45,12 @@ def open_input(name: str) -> Iterator[IO[bytes]]:
         yield handle
 
 
-@contextmanager
-def shared_if_embedded(client: Client) -> Iterator[None]:
-    """While this process holds an embedded database, share it through a gateway.
-
-    The embedded engine allows one process per directory; a long-running holder (the
-    worker, the dashboard, a replay) serves ClickHouse's HTTP interface on 127.0.0.1 so
-    that ``leadclock campaigns load``, ``sql``, ``versions`` and notebooks reach the same
-    data through :func:`sinks.client.connect` (docs/embedded-sharing.md).
-    """
-    from sinks.client import route, sharing_note
-    from sinks.gateway.serve import gateway_thread
-
-    found = route(client)
-    if found is None or found.gateway is not None or not found.dsn.startswith("chdb:"):
-        note = sharing_note(client)
-        if note:
-            say(note)
-        yield
-        return
-    with gateway_thread(found.dsn) as running:
-        say(f"sharing the embedded ClickHouse {running.directory} at {running.url}")
-        yield
-
-
 def migrate(dsn: str, *, cluster: str | None = None, dashboard_role: str | None = None,
             dashboard_user: str | None = None, dry_run: bool = False) -> None:
     """Apply the DDL (or print it), optionally in cluster mode and with a dashboard role."""
     from sinks.access import DashboardAccess
     from sinks.client import connect, redact
-    from sinks.migrate import MigrateOptions, check_backend, plan_text
-    from sinks.migrate import migrate as apply_ddl
+    from sinks.migrate import MigrateOptions, apply, check_backend, plan_text
 
     if dashboard_user and not dashboard_role:
         msg = "--dashboard-user needs --dashboard-role"
@@ -87,52 +62,58 @@ def migrate(dsn: str, *, cluster: str | None = None, dashboard_role: str | None 
     # A dry run never prints the password: the plan shows a placeholder instead.
     dashboard = DashboardAccess(dashboard_role, dashboard_user or "",
                                 None if dry_run else password) if dashboard_role else None
-    options = MigrateOptions(cluster, dashboard)
+    options = MigrateOptions(cluster, dashboard, copy_rows=True)
     if dry_run:
         print(plan_text(options, dsn), end="")
         return
     check_backend(dsn, options)
-    applied = apply_ddl(connect(dsn), options)
-    say(f"migrate: {redact(dsn)} is up to date ({', '.join(applied)})")
+    done = apply(connect(dsn), options)
+    files = ", ".join(done.files)
+    if done.created:
+        say(f"migrate: created the schema in {redact(dsn)} ({files}); no version is current "
+            "until a worker or a replay makes one")
+    else:
+        say(f"migrate: {redact(dsn)} is up to date ({files})")
+    for note in done.notes:
+        say(f"migrate: {note}")
 
 
-def replay(*, dsn: str, version: int, engine: EngineConfig, input_name: str | None,
-           brokers: str, topics: TopicNames) -> None:
-    """Replay a file (or, without ``input_name``, the topics) into ClickHouse."""
-    from sinks.client import connect
-    from sinks.migrate import migrate as apply_ddl
-    from sinks.sink import ClickHouseSink
-    from sinks.versions import ensure_version
-    from streams.engine.buffer import OutputBuffer
-    from streams.engine.replay import Record, file_records
-    from streams.engine.replay import replay as run_replay
-    from streams.kafka.topic_reader import topic_records
+def replay(request: ReplayRequest) -> None:
+    """Replay a file, stdin or the topics into an attribution version (see the module)."""
+    from streams.commands.replay import run
 
-    records: Iterator[Record]
-    with ExitStack() as stack:
-        if input_name is None:
-            records = topic_records(brokers, topics)
-        else:
-            handle = stack.enter_context(open_input(input_name))
-            source = "file:stdin" if input_name == "-" else f"file:{Path(input_name).name}"
-            records = file_records(handle, source)
-        client = connect(dsn)
-        apply_ddl(client)
-        ensure_version(client, version, engine.describe())
-        buffer = OutputBuffer(engine, max_pending=50_000, max_age_s=float("inf"))
-        stats = run_replay(records, buffer, ClickHouseSink(client, version), progress=say,
-                           keyed=input_name is None)
-    say(f"replay: {stats.line()}")
+    run(request)
+
+
+def versions_command(command: str, dsn: str, args: dict[str, object]) -> None:
+    """``versions``, ``diff A B``, ``promote N`` or ``retire N`` (printed on stdout)."""
+    from sinks.client import connect, sharing_note
+    from sinks.migrate import apply
+    from streams.commands import versions as render
+
+    client = connect(dsn)
+    if note := sharing_note(client):
+        say(note)
+    apply(client)
+    if command == "versions":
+        print(render.versions_text(client, offsets=bool(args["offsets"])))
+    elif command == "diff":
+        print(render.diff_text(client, int(str(args["a"])), int(str(args["b"])),
+                               limit=int(str(args["limit"]))))
+    elif command == "promote":
+        print(render.promote_text(client, int(str(args["version"]))))
+    else:
+        print(render.retire_text(client, int(str(args["version"]))))
 
 
 def worker(settings: WorkerSettings) -> None:
     """Check and patch Faust, create topics, migrate, check the version, run the worker."""
     from sinks.client import connect
     from sinks.faults import Faults
-    from sinks.migrate import migrate as apply_ddl
+    from sinks.migrate import apply
     from sinks.report import campaign_report
     from sinks.sink import ClickHouseSink
-    from sinks.versions import ensure_version
+    from sinks.versions import current_version, ensure_version, make_current, next_unused
     from streams.faust_app.app import build_app, run
     from streams.faust_app.patches import install_faust_patches
     from streams.kafka.admin import ensure_topics
@@ -141,9 +122,13 @@ def worker(settings: WorkerSettings) -> None:
     safety = install_faust_patches(frozenset(topics.events))
     ensure_topics(settings.brokers, (*topics.events, topics.dlq), settings.partitions)
     client = connect(settings.clickhouse)
-    apply_ddl(client)
-    ensure_version(client, settings.version, settings.describe_version())
-    writer = ClickHouseSink(client, settings.version, faults=Faults.from_env())
+    apply(client)
+    current = current_version(client)
+    version = settings.version or current or next_unused(client)
+    ensure_version(client, version, settings.describe_version(), source=topics.label)
+    if current is None:
+        make_current(client, version)
+    writer = ClickHouseSink(client, version, faults=Faults.from_env())
     app, flusher = build_app(settings, writer, safety,
                              report=lambda: campaign_report(client))
     with shared_if_embedded(client):

@@ -9,3 +9,7 @@ class StreamsError(LeadclockError):
 
 class InputError(StreamsError):
     """An input file or stream could not be read."""
+
+
+class ReplayError(StreamsError):
+    """A replay that must not write anything (an empty log, every line rejected...)."""

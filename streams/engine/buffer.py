@@ -61,7 +61,7 @@ class Pending:
     def drain(self, config: EngineConfig) -> OutputBatch:
         """The batch a writer takes: each lead's contribution at its newest state."""
         return OutputBatch({key: contribution(state, config) for key, state in self.leads.items()},
-                           self.ledger, self.rejected)
+                           self.ledger, self.rejected, self.leads)
 
 
 @dataclass

@@ -6,17 +6,20 @@ Two small contracts, both defined here so that the engine depends on no sink:
   ledger row, a rejection. ``streams.engine.buffer.OutputBuffer`` is the implementation
   the worker and the replay use; tests may use any object with these three methods.
 * :class:`Writer` is what a flush hands a drained batch to: each changed lead's
-  contribution (computed once per flush, however many of its events arrived), the
-  ledger and the rejected rows. ``sinks.sink.ClickHouseSink`` implements it; a writer
+  contribution (computed once per flush, however many of its events arrived) and state,
+  the ledger and the rejected rows. ``sinks.sink.ClickHouseSink`` implements it; a writer
   signals failure with ``streams.engine.exceptions.OutputError``.
+* :class:`StoredEvents` is how an appending replay reads back the events a store holds
+  for some leads, to merge a new log into them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, TypeAlias
 
-from schemas.events import Rejection
+from schemas.events import Event, Rejection
 from streams.engine.records import Contribution, LeadKey
 from streams.engine.state import LeadState
 
@@ -49,6 +52,9 @@ class OutputBatch:
     leads: dict[LeadKey, Contribution]
     ledger: list[LedgerRow]
     rejected: list[RejectedRow]
+    states: Mapping[LeadKey, LeadState] = field(default_factory=dict)
+    """The state (events) behind each contribution, which a store keeps so that a later
+    ``replay --append`` can merge new events into it (``StoredEvents``)."""
 
 
 class Refusal(NamedTuple):
@@ -68,4 +74,12 @@ class Writer(Protocol):
         without when it cannot. Writing the same batch twice must be harmless (rows
         are per lead and revision), because a failed write is retried whole.
         """
+        ...
+
+
+class StoredEvents(Protocol):
+    """Reads back the lead states a writer stored (for ``replay --append``)."""
+
+    def stored_events(self, lead_ids: Sequence[str]) -> dict[str, list[Event]]:
+        """The stored events of these leads (generation ''), by lead; absent if none."""
         ...

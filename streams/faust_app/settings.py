@@ -20,8 +20,8 @@ class WorkerSettings:
     """Partitions of every event topic (they must all match)."""
     clickhouse: str
     """ClickHouse DSN (``chdb://...`` or ``http(s)://...``)."""
-    version: int
-    """Attribution version written."""
+    version: int | None
+    """Attribution version written; None: follow the current version."""
     engine: EngineConfig
     state_ttl: StateTtl | None = None
     app_id: str = "leadclock"

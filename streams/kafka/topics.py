@@ -29,6 +29,15 @@ class TopicNames:
         return (self.email_opens, self.clicks, self.calls, self.purchases)
 
     @property
+    def label(self) -> str:
+        """The source name of these topics: ``kafka:PREFIX`` (or the names, if unprefixed)."""
+        suffix = "email_opens"
+        prefix = self.email_opens[:-len(suffix)] if self.email_opens.endswith(suffix) else None
+        if prefix is not None and self == TopicNames.with_prefix(prefix):
+            return f"kafka:{prefix}"
+        return "kafka:" + ",".join(self.events)
+
+    @property
     def roles(self) -> dict[str, TopicRole]:
         """Event topic name -> what it carries, spelled out (never by position)."""
         return {self.email_opens: "email_opens", self.clicks: "clicks",

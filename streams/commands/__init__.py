@@ -1,0 +1,1 @@
+"""Long-running commands wired from the rooms: replay (file or topics, in parallel), versions."""
