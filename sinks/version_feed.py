@@ -13,19 +13,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
 
-TopicPartitionKey = tuple[str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Feed:
-    """One partition's record for a version."""
-
-    complete_below: int
-    fed: bool
+from streams.engine.versions import Feed, TopicPartitionKey
 
 
 def feeds(client: Client, version: int) -> dict[TopicPartitionKey, Feed]:

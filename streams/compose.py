@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -107,14 +108,16 @@ def versions_command(command: str, dsn: str, args: dict[str, object]) -> None:
 
 
 def worker(settings: WorkerSettings) -> None:
-    """Check and patch Faust, create topics, migrate, check the version, run the worker."""
+    """Check and patch Faust, create topics, migrate, choose the version, run the worker."""
     from sinks.client import connect
     from sinks.faults import Faults
     from sinks.migrate import apply
     from sinks.report import campaign_report
     from sinks.sink import ClickHouseSink
-    from sinks.versions import current_version, ensure_version, make_current, next_unused
+    from sinks.worker_versions import WorkerVersions
+    from streams.commands.worker_version import start_version
     from streams.faust_app.app import build_app, run
+    from streams.faust_app.follow import VersionWiring
     from streams.faust_app.patches import install_faust_patches
     from streams.kafka.admin import ensure_topics
 
@@ -123,14 +126,16 @@ def worker(settings: WorkerSettings) -> None:
     ensure_topics(settings.brokers, (*topics.events, topics.dlq), settings.partitions)
     client = connect(settings.clickhouse)
     apply(client)
-    current = current_version(client)
-    version = settings.version or current or next_unused(client)
-    ensure_version(client, version, settings.describe_version(), source=topics.label)
-    if current is None:
-        make_current(client, version)
-    writer = ClickHouseSink(client, version, faults=Faults.from_env())
-    app, flusher = build_app(settings, writer, safety,
-                             report=lambda: campaign_report(client))
+    writer = ClickHouseSink(client, 0, faults=Faults.from_env())
+    control = WorkerVersions(connect(settings.clickhouse), writer, topics.label,
+                             settings.engine,
+                             settings.state_ttl.describe() if settings.state_ttl else {})
+    version, engine = start_version(client, settings, control, say)
+    writer.version = version
+    app, flusher = build_app(replace(settings, engine=engine), writer, safety,
+                             report=lambda: campaign_report(client),
+                             versions=VersionWiring(control, version,
+                                                    settings.version is not None))
     with shared_if_embedded(client):
         run(app, flusher, settings.metrics_port, settings.metrics_host)
 

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from streams.engine.buffer import OutputBuffer
 from streams.engine.exceptions import OutputError
@@ -26,6 +26,7 @@ from streams.engine.state import LeadState
 from streams.faust_app import metrics
 
 MAX_BACKOFF_S = 30.0
+T = TypeVar("T")
 
 
 def say(text: str) -> None:
@@ -57,6 +58,11 @@ class AckAfterFlush:
     on the table, so rows of a generation must never reach ClickHouse before the
     table entry that named it is durable (a standby taking over after a crash would
     otherwise file the same event under another generation, and count it twice)."""
+    position_of: Callable[[Any], tuple[Any, int]] | None = None
+    """(partition, offset) of an event, to keep ``written`` (None: not kept)."""
+    written: dict[Any, int] = field(default_factory=dict)
+    """Per partition (Faust TP), the offset after the last message whose effect a flush
+    wrote and acknowledged: everything below it is in the version being written."""
     stop: Callable[[], None] = _terminate
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     log: Callable[[str], None] = say
@@ -70,17 +76,31 @@ class AckAfterFlush:
         meanwhile. Messages added during a flush wait for the next one.
         """
         async with self.lock:
-            events, self.unacked = self.unacked, []
-            try:
-                await self._write_until_done()
-            except BaseException:
-                self.unacked[:0] = events  # not acked: processed again after a restart
-                raise
-            for lead_id, state, reason in self.buffer.take_refused():
-                self.log(f"lead {lead_id} dead-lettered: {reason}")
-                await self.dead_letter(lead_id, state, reason)
-            for event in events:
-                await self.stream.ack(event)
+            await self._flush_locked()
+
+    async def flush_then(self, then: Callable[[], T]) -> T:
+        """Flush, then call ``then`` before any other flush can start (a version switch)."""
+        async with self.lock:
+            await self._flush_locked()
+            return then()
+
+    async def _flush_locked(self) -> None:
+        events, self.unacked = self.unacked, []
+        try:
+            await self._write_until_done()
+        except BaseException:
+            self.unacked[:0] = events  # not acked: processed again after a restart
+            raise
+        for lead_id, state, reason in self.buffer.take_refused():
+            self.log(f"lead {lead_id} dead-lettered: {reason}")
+            await self.dead_letter(lead_id, state, reason)
+        written, position_of = self.written, self.position_of
+        for event in events:
+            await self.stream.ack(event)
+            if position_of is not None:
+                tp, offset = position_of(event)
+                if written.get(tp, -1) <= offset:
+                    written[tp] = offset + 1
 
     async def _write_until_done(self) -> None:
         loop = asyncio.get_running_loop()

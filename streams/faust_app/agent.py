@@ -43,6 +43,9 @@ class Agent:
     auto_ack: bool = False
     """``--unsafe-auto-ack``: Faust acks each message as soon as it is processed."""
     started: float = field(default_factory=time.monotonic)
+    positions: dict[Any, int] = field(default_factory=dict)
+    """Per partition (Faust TP), the offset after the last message processed since the
+    last assignment (what a version switch must cover, ``streams.faust_app.follow``)."""
 
     async def run(self, stream: Any) -> None:
         """The agent body: every event of ``stream``, until the worker stops."""
@@ -76,6 +79,7 @@ class Agent:
         processor = self.processor
         outcome = processor.process(message.key, event.value, message.topic,
                                     message.partition, message.offset)
+        self.positions[message.tp] = message.offset + 1
         metrics.EVENTS.labels(outcome).inc()
         if self.sweeper is not None and processor.last_event_us is not None:
             self.sweeper.after_message(message.tp, message.offset, processor.last_event_us)

@@ -26,6 +26,7 @@ from streams.engine.state import LeadState, encode_state
 from streams.faust_app import metrics
 from streams.faust_app.ack import AckAfterFlush
 from streams.faust_app.agent import Agent, DeadLetter
+from streams.faust_app.follow import FOLLOW_EVERY_S, VersionWiring, install
 from streams.faust_app.offset_guard import ConsumerSafety, OffsetGuard
 from streams.faust_app.settings import WorkerSettings
 from streams.faust_app.table_sweep import TableSweeper
@@ -35,12 +36,14 @@ from streams.kafka.security import KafkaSecurity
 
 def build_app(
     settings: WorkerSettings, writer: Writer, safety: ConsumerSafety,
-    report: Callable[[], str] | None = None,
+    report: Callable[[], str] | None = None, versions: VersionWiring | None = None,
 ) -> tuple[faust.App, AckAfterFlush]:
     """Create the Faust app, its topics, table, agent and timers.
 
     ``safety`` is what ``install_faust_patches`` returned; ``report`` (if any) renders
-    the per-campaign results printed every ``report_every_s``.
+    the per-campaign results printed every ``report_every_s``; ``versions`` (if any)
+    makes the worker keep its version complete and follow promotes
+    (``streams.faust_app.follow``).
     """
     topics = settings.topics
     app = faust.App(
@@ -84,7 +87,8 @@ def build_app(
         })
 
     buffer = OutputBuffer(settings.engine)
-    flusher = AckAfterFlush(buffer, writer, dead_letter_lead)
+    flusher = AckAfterFlush(buffer, writer, dead_letter_lead,
+                            position_of=lambda e: (e.message.tp, e.message.offset))
     ttl = settings.state_ttl
     if ttl is not None:
         flusher.before_write = lambda: app.producer.flush()
@@ -106,6 +110,10 @@ def build_app(
                   started=time.monotonic())
     app.agent(source, name="leadclock.process")(agent.run)
     add_timers(app, settings, agent, report)
+    if versions is not None:
+        install(app, agent, versions.control, version=versions.version,
+                pinned=versions.pinned, brokers=settings.brokers,
+                topics=frozenset(topics.events), every_s=FOLLOW_EVERY_S)
     return app, flusher
 
 
