@@ -2,13 +2,17 @@
 
 Enabled only through ``LEADCLOCK_FAULTS`` (``flush_transient=5`` fails the next five
 flushes as if ClickHouse were away; ``refuse_lead=ID`` makes every insert holding that
-lead's rows fail permanently, as a data error would), so a test can drive a real worker
-process through these without mocking ClickHouse.
+lead's rows fail permanently, as a data error would; ``pause_after_flushes=N`` says so on
+stderr after N successful writes and then blocks, so that a test can interrupt a replay
+at a known point without depending on timing), so a test can drive a real worker or
+replay process through these without mocking ClickHouse.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -21,6 +25,7 @@ class Faults:
 
     flush_transient: int = 0
     refuse_lead: str = ""
+    pause_after_flushes: int = 0
 
     @classmethod
     def from_env(cls) -> Faults:
@@ -32,7 +37,19 @@ class Faults:
                 faults.flush_transient = int(count)
             elif name.strip() == "refuse_lead":
                 faults.refuse_lead = count.strip()
+            elif name.strip() == "pause_after_flushes" and count.strip().isdigit():
+                faults.pause_after_flushes = int(count)
         return faults
+
+    def after_flush(self) -> None:
+        """After the configured number of writes: say so, then block (until a signal)."""
+        if self.pause_after_flushes <= 0:
+            return
+        self.pause_after_flushes -= 1
+        if self.pause_after_flushes == 0:
+            print("injected pause (LEADCLOCK_FAULTS)", file=sys.stderr, flush=True)
+            while True:
+                time.sleep(3600)
 
     def before_flush(self) -> None:
         """Raise an injected transient failure while any remain."""

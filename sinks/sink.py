@@ -65,6 +65,7 @@ class ClickHouseSink:
         for name, table_rows in tables:
             if table_rows:
                 self._insert(name, table_rows)
+        self.faults.after_flush()
         return refused
 
     def _insert_leads(self, rows: dict[LeadKey, dict[str, list[Row]]]) -> None:

@@ -192,7 +192,7 @@ def _run(args: argparse.Namespace) -> None:
             input_name=None if args.from_topics else args.input,
             version=_attribution_version(args), source=args.source, append=args.append,
             promote=args.promote, brokers=args.brokers, topics=_topics(args),
-            processes=args.processes))
+            processes=args.processes, write_batch=args.write_batch))
     elif command in ("versions", "diff", "promote", "retire"):
         compose.versions_command(command, _dsn(args), vars(args))
     elif command == "worker":

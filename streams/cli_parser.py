@@ -137,7 +137,9 @@ def add_replay(commands: Any) -> None:
     replay.add_argument("--source", metavar="NAME", default=None,
                         help="name the input in the ledger and the version's sources "
                              "(file:NAME@SHA256-PREFIX); default: the file's name, or stdin")
-    replay.add_argument("--processes", type=positive_int, default=default_processes(),
+    replay.add_argument("--write-batch", type=positive_int, default=50_000, metavar="N",
+                        help="leads plus ledger rows per ClickHouse write (lower: less memory)")
+    replay.add_argument("--processes", type=positive_int, default=default_processes(), metavar="N",
                         help="--from-topics: processes reading partitions in parallel "
                              "(default: one per core, %(default)s here)")
 

@@ -7,12 +7,14 @@ position, so a rewrite replaces), and can fail on demand like a sink.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from schemas.events import Event
 from streams.engine.exceptions import OutputError
 from streams.engine.port import LedgerRow, OutputBatch, Position, Refusal, RejectedRow
 from streams.engine.records import Contribution, LeadKey
+from streams.engine.state import LeadState
 from tests.compare import answer_from_totals
 from tests.incremental_engine import outcome_of
 from tests.oracle import Answer
@@ -24,6 +26,8 @@ class MemoryWriter:
     """A ``streams.engine.port.Writer`` over dicts."""
 
     leads: dict[LeadKey, Contribution] = field(default_factory=dict)
+    states: dict[LeadKey, LeadState] = field(default_factory=dict)
+    """The state behind each stored contribution (what ``replay --append`` reads back)."""
     ledger: dict[Position, LedgerRow] = field(default_factory=dict)
     rejected: dict[Position, RejectedRow] = field(default_factory=dict)
     writes: int = 0
@@ -52,12 +56,23 @@ class MemoryWriter:
             seen = self.leads.get(key)
             if seen is None or contribution.revision >= seen.revision:
                 self.leads[key] = contribution
+                if key in batch.states:
+                    self.states[key] = batch.states[key]
         for row in batch.ledger:
             self.ledger[row[:3]] = row
         for rejected in batch.rejected:
             self.rejected[rejected[3:6]] = rejected
         self.writes += 1
         return refused
+
+    def stored_events(self, lead_ids: Sequence[str]) -> dict[str, list[Event]]:
+        """``streams.engine.port.StoredEvents``: the stored states' events, by lead."""
+        found: dict[str, list[Event]] = {}
+        for lead_id in lead_ids:
+            state = self.states.get(LeadKey(lead_id))
+            if state is not None:
+                found[lead_id] = [*state.touches, *state.purchases]
+        return found
 
     def outcomes(self) -> dict[Position, str]:
         """The ledger's outcome of every message, by position."""

@@ -57,6 +57,8 @@ class ReplayRequest:
     brokers: str = "localhost:9092"
     topics: TopicNames = field(default_factory=TopicNames)
     processes: int = 1
+    write_batch: int = 50_000
+    """Leads plus ledger and reject rows per ClickHouse write."""
 
 
 def default_processes() -> int:
@@ -93,10 +95,12 @@ def run(request: ReplayRequest) -> ReplayStats:
         elif topic_plan is not None:
             reader = TopicReader(request.brokers, topic_plan.ranges)
             runner = LocalReplay(reader.records(), True, request.engine, client,
-                                 target.version, reader.fraction)
+                                 target.version, reader.fraction,
+                                 write_batch=request.write_batch)
         else:
             runner = LocalReplay(file_records(log.handle, label), False, request.engine,
-                                 client, target.version, log.fraction)
+                                 client, target.version, log.fraction,
+                                 write_batch=request.write_batch)
         phase, started = "reading", time.monotonic()
         try:
             stats = runner.read(out)

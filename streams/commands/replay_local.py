@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from clickhouse_connect.driver.client import Client
 
 from schemas.events import Event
+from sinks.faults import Faults
 from sinks.sink import ClickHouseSink
 from sinks.stored_events import ClickHouseStoredEvents
 from streams.engine.accounting import Accounting
@@ -29,9 +30,6 @@ from streams.engine.replay import (
     read_log,
 )
 
-MAX_PENDING = 50_000
-"""Leads (plus ledger and reject rows) per ClickHouse write."""
-
 
 @dataclass
 class LocalReplay:
@@ -45,6 +43,8 @@ class LocalReplay:
     fraction: Callable[[], float | None] | None = None
     foreign: Foreign | None = None
     """Takes the events of leads another process folds (parallel topic replays)."""
+    write_batch: int = 50_000
+    """Leads (plus ledger and reject rows) per ClickHouse write."""
     stats: ReplayStats = field(default_factory=ReplayStats)
     _buffer: OutputBuffer = field(init=False)
     _accounting: Accounting = field(init=False)
@@ -52,7 +52,7 @@ class LocalReplay:
 
     def __post_init__(self) -> None:
         """One buffer for both phases: the read phase leaves ledger and reject rows in it."""
-        self._buffer = OutputBuffer(self.engine, max_pending=MAX_PENDING,
+        self._buffer = OutputBuffer(self.engine, max_pending=self.write_batch,
                                     max_age_s=float("inf"))
         self._accounting = Accounting(self._buffer, self.stats)
 
@@ -76,7 +76,8 @@ class LocalReplay:
         """Fold every lead (merged with the version's stored events if ``merge``); write."""
         stored = ClickHouseStoredEvents(self.client, self.version) if merge else None
         fold_and_write(self._by_lead, self._accounting, self._buffer,
-                       ClickHouseSink(self.client, self.version), self.stats, progress, stored)
+                       ClickHouseSink(self.client, self.version, faults=Faults.from_env()),
+                       self.stats, progress, stored)
         return self.stats
 
     def stop(self) -> None:

@@ -83,7 +83,7 @@ def _child(job: ChildJob, inboxes: list[Any], control: Any, events: Any) -> None
     client = connect(request.dsn)
     reader = TopicReader(request.brokers, job.ranges)
     local = LocalReplay(reader.records(), True, request.engine, client, job.version,
-                        reader.fraction, foreign)
+                        reader.fraction, foreign, write_batch=request.write_batch)
     local.read(progress)
     for other, inbox in enumerate(inboxes):
         if other != index:

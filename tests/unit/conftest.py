@@ -16,6 +16,14 @@ from clickhouse_connect.driver.client import Client
 from sinks.client import connect
 from sinks.gateway.serve import gateway_thread
 from sinks.migrate import migrate
+from sinks.versions import make_current
+
+
+def _migrated(client: Client) -> Client:
+    """The schema, with version 1 current (what the first worker or replay does)."""
+    migrate(client)
+    make_current(client, 1)
+    return client
 
 
 @pytest.fixture(params=["chdb", "gateway"])
@@ -23,13 +31,11 @@ def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Client]:
     """A migrated chdb store in the test's own directory, direct or through a gateway."""
     dsn = f"chdb://{tmp_path / 'ch'}"
     if request.param == "chdb":
-        ch = connect(dsn)
-        migrate(ch)
+        ch = _migrated(connect(dsn))
         yield ch
         ch.close()
         return
     with gateway_thread(dsn) as gateway:
-        ch = connect(gateway.url)
-        migrate(ch)
+        ch = _migrated(connect(gateway.url))
         yield ch
         ch.close()
