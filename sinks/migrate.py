@@ -23,7 +23,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from sinks import access, ddl_render
 from sinks.ddl_render import Statement
 from sinks.exceptions import MigrationError
-from sinks.partitioning import partition_by_version
+from sinks.partitioning import partition_by_version, unpartitioned
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class MigrateOptions:
     cluster: str | None = None
     dashboard: access.DashboardAccess | None = None
     copy_rows: bool = False
-    """Re-create per-lead tables that hold rows partitioned by version (explicit
+    """Re-create per-lead tables created before DDL 004 partitioned by version (explicit
     ``leadclock migrate`` only: no writer may run meanwhile; ``sinks.partitioning``)."""
 
 
@@ -74,8 +74,8 @@ def plan_text(options: MigrateOptions, dsn: str) -> str:
     path = urlsplit(dsn).path.strip("/") if urlsplit(dsn).scheme != "chdb" else ""
     database = path.split("/")[0] or "default"
     return (ddl_render.script(plan(options, database))
-            + "\n-- then (single node), the per-lead tables of 001 are re-created partitioned"
-            " by version\n-- (create, copy, exchange; sinks/partitioning.py).\n")
+            + "\n-- then (single node), per-lead tables created before DDL 004 are re-created"
+            "\n-- partitioned by version (create, copy, exchange; sinks/partitioning.py).\n")
 
 
 def check_backend(dsn: str, options: MigrateOptions) -> None:
@@ -115,7 +115,13 @@ def apply(client: Client, options: MigrateOptions | None = None) -> Migrated:
             msg = f"{statement.source}: {first}"
             raise MigrationError(msg) from error
         applied[statement.source] = None
-    notes = [] if options.cluster else partition_by_version(client, copy_rows=options.copy_rows)
+    notes: list[str] = []
+    if options.copy_rows and not options.cluster:
+        notes = partition_by_version(client)
+    elif not options.cluster and (waiting := unpartitioned(client)):
+        notes = [f"{', '.join(sorted(waiting))} not partitioned by version yet (retire then "
+                 "deletes rows instead of dropping partitions): stop the workers and run "
+                 "leadclock migrate"]
     return Migrated(list(applied), deployed is None, notes)
 
 

@@ -5,13 +5,14 @@ needs ``PARTITION BY version``. The tables of DDL 001 were created without a par
 key, and ClickHouse cannot add one with ALTER, so each is re-created: create a copy
 with the key, copy the rows, ``EXCHANGE TABLES`` (atomic), drop the old one.
 
-Every step is idempotent, so an interrupted migration is finished by running it again:
-a table already partitioned is skipped, a leftover copy is emptied and refilled, and a
-copy left behind after the exchange is dropped. An empty table (a new database) is
-re-created whenever the schema is applied; a table holding rows only by an explicit
-``leadclock migrate``, which must not run while a worker or replay writes (rows
-inserted during the copy would be lost: it re-counts before the exchange and stops if
-the count moved). Cluster deployments keep their tables; ``retire`` deletes their rows.
+New databases get partitioned tables from DDL 001; databases created earlier are
+re-created by an explicit ``leadclock migrate`` only (workers and replays apply the DDL
+at start too, and must not race each other through this), which must not run while a
+worker or replay writes: rows inserted during the copy would be lost, so it re-counts
+before the exchange and stops if the count moved. Every step is idempotent, so an
+interrupted migration is finished by running it again: a table already partitioned is
+skipped, a leftover copy is dropped and made again, and a copy left behind after the
+exchange is dropped. Cluster deployments keep their tables; ``retire`` deletes rows.
 """
 
 from __future__ import annotations
@@ -38,21 +39,15 @@ def unpartitioned(client: Client) -> dict[str, int]:
     return {str(name): int(total or 0) for name, key, total in rows if str(key) != "version"}
 
 
-def partition_by_version(client: Client, *, copy_rows: bool) -> list[str]:
-    """Re-create the unpartitioned tables; return what was done, for the user.
-
-    Tables holding rows are only re-created when ``copy_rows`` (an explicit migrate).
-    """
+def partition_by_version(client: Client) -> list[str]:
+    """Re-create the unpartitioned tables; return what was done, for the user."""
     done: list[str] = []
     for table in TABLES:
         if _exchanged(client, table):  # an earlier run stopped between exchange and drop
             client.command(f"DROP TABLE IF EXISTS {table}{COPY_SUFFIX}")
-    for table, rows in unpartitioned(client).items():
-        if rows and not copy_rows:
-            continue
+    for table in unpartitioned(client):
         copied = _recreate(client, table)
-        if copied:
-            done.append(f"{table}: re-created partitioned by version ({copied:,} rows copied)")
+        done.append(f"{table}: re-created partitioned by version ({copied:,} rows copied)")
     return done
 
 
@@ -71,8 +66,8 @@ def _recreate(client: Client, table: str) -> int:
     create = str(client.query(
         "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() "
         "AND name = {t:String}", parameters={"t": table}).result_rows[0][0])
+    client.command(f"DROP TABLE IF EXISTS {copy}")  # left by a run stopped before the exchange
     client.command(_copy_statement(create, table, copy))
-    client.command(f"TRUNCATE TABLE {copy}")
     before = query_int(client, f"SELECT count() FROM {table}")
     client.command(f"INSERT INTO {copy} SELECT * FROM {table}")
     after = query_int(client, f"SELECT count() FROM {table}")

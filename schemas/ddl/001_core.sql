@@ -7,6 +7,10 @@
 -- the rows of its highest revision (lead_revisions). Writing a lead twice, or writing
 -- a stale state before a crash, therefore never changes the answer once the lead's
 -- latest state is written. See docs/exactly-once.md.
+--
+-- The per-lead tables are partitioned by version, so that retiring a version drops its
+-- partition (DDL 004). Databases created before that are re-created partitioned by an
+-- explicit `leadclock migrate` (sinks/partitioning.py).
 
 CREATE TABLE IF NOT EXISTS current_version (
     singleton UInt8,
@@ -25,7 +29,7 @@ CREATE TABLE IF NOT EXISTS lead_revisions (
     lead_id String,
     revision UInt64 COMMENT 'accepted events of the lead when its rows were written',
     written_at DateTime64(3, 'UTC')
-) ENGINE = {replacing}(revision) ORDER BY (version, lead_id);
+) ENGINE = {replacing}(revision) PARTITION BY version ORDER BY (version, lead_id);
 
 CREATE TABLE IF NOT EXISTS lead_reach (
     version UInt32,
@@ -35,7 +39,7 @@ CREATE TABLE IF NOT EXISTS lead_reach (
     window_start DateTime('UTC'),
     touches Int64,
     revision UInt64
-) ENGINE = {replacing}(revision) ORDER BY (version, lead_id, campaign_id, touch_type, window_start);
+) ENGINE = {replacing}(revision) PARTITION BY version ORDER BY (version, lead_id, campaign_id, touch_type, window_start);
 
 CREATE TABLE IF NOT EXISTS lead_stages (
     version UInt32,
@@ -46,7 +50,7 @@ CREATE TABLE IF NOT EXISTS lead_stages (
     touch_event_id String,
     touched_at DateTime64(6, 'UTC'),
     revision UInt64
-) ENGINE = {replacing}(revision) ORDER BY (version, lead_id, stage);
+) ENGINE = {replacing}(revision) PARTITION BY version ORDER BY (version, lead_id, stage);
 
 CREATE TABLE IF NOT EXISTS lead_credits (
     version UInt32,
@@ -63,7 +67,7 @@ CREATE TABLE IF NOT EXISTS lead_credits (
     revenue_minor Int64,
     conversions_e9 Int64 COMMENT 'conversions in billionths (exact sums)',
     revision UInt64
-) ENGINE = {replacing}(revision) ORDER BY (version, lead_id, purchase_event_id, touch_event_id, model);
+) ENGINE = {replacing}(revision) PARTITION BY version ORDER BY (version, lead_id, purchase_event_id, touch_event_id, model);
 
 CREATE TABLE IF NOT EXISTS ingest_ledger (
     source String COMMENT 'topic name, or file:NAME for a replay',
