@@ -3,6 +3,11 @@ VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The local broker's port (deploy/local/kafka.sh); commands and tests dial it unless
+# LEADCLOCK_BROKERS names other brokers.
+KAFKA_PORT ?= 9092
+export KAFKA_PORT
+export LEADCLOCK_BROKERS ?= 127.0.0.1:$(KAFKA_PORT)
 
 .PHONY: setup run test check lint typecheck bench kafka kafka-stop clean
 

@@ -139,9 +139,10 @@ def add_replay(commands: Any) -> None:
                              "(file:NAME@SHA256-PREFIX); default: the file's name, or stdin")
     replay.add_argument("--write-batch", type=positive_int, default=50_000, metavar="N",
                         help="leads plus ledger rows per ClickHouse write (lower: less memory)")
-    replay.add_argument("--processes", type=positive_int, default=default_processes(), metavar="N",
-                        help="--from-topics: processes reading partitions in parallel "
-                             "(default: one per core, %(default)s here)")
+    replay.add_argument("--processes", type=positive_int, default=None, metavar="N",
+                        help="processes folding leads in parallel; default: one per core "
+                             f"({default_processes()} here) for a log of 300,000 messages or "
+                             "48 MiB and more, else 1")
 
 
 def add_versions(commands: Any) -> None:

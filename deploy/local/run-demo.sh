@@ -9,6 +9,9 @@ LEADCLOCK="${LEADCLOCK:-$ROOT/.venv/bin/leadclock}"
 DEMO_LEADS="${DEMO_LEADS:-5000}"
 DEMO_RATE="${DEMO_RATE:-1500}"
 REPORT_EVERY="${REPORT_EVERY:-5}"
+# The broker listens on KAFKA_PORT (deploy/local/kafka.sh); every command below must dial
+# the same port, so the brokers follow it unless LEADCLOCK_BROKERS says otherwise.
+export LEADCLOCK_BROKERS="${LEADCLOCK_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
 
 bash deploy/local/kafka.sh start
 "$LEADCLOCK" migrate

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from clickhouse_connect.driver.client import Client
 
@@ -30,6 +30,7 @@ from sinks.version_ops import promote
 from sinks.versions import BUILDING, READY, current_version, ensure_version, get_version, set_status
 from streams.commands.progress import ProgressLine
 from streams.commands.replay_local import LocalReplay
+from streams.commands.replay_parallel import ParallelReplay
 from streams.commands.replay_plan import APPEND, RESUME, Target, choose
 from streams.commands.sharing import shared_if_embedded
 from streams.commands.sources import open_log
@@ -56,14 +57,27 @@ class ReplayRequest:
     promote: bool = False
     brokers: str = "localhost:9092"
     topics: TopicNames = field(default_factory=TopicNames)
-    processes: int = 1
+    processes: int | None = 1
+    """Replay processes; None: one per core for a large log, else one."""
     write_batch: int = 50_000
     """Leads plus ledger and reject rows per ClickHouse write."""
+
+
+PARALLEL_FROM_MESSAGES = 300_000
+PARALLEL_FROM_BYTES = 48 << 20
+"""Below these sizes one process is faster than starting several."""
 
 
 def default_processes() -> int:
     """As many replay processes as this machine has cores."""
     return os.cpu_count() or 1
+
+
+def _processes(request: ReplayRequest, size: int, messages: int) -> int:
+    if request.processes is not None:
+        return request.processes
+    large = size >= PARALLEL_FROM_BYTES or messages >= PARALLEL_FROM_MESSAGES
+    return default_processes() if large else 1
 
 
 def run(request: ReplayRequest) -> ReplayStats:
@@ -86,12 +100,16 @@ def run(request: ReplayRequest) -> ReplayStats:
                         append=request.append)
         where = f"version {target.version} of ClickHouse {redact(request.dsn)}"
         out.note(f"{label} ({shown}) -> {where} {_mode_text(target)}")
-        if topic_plan is not None and request.processes > 1:
-            from streams.commands.replay_topics import ParallelReplay
-
+        processes = _processes(request, 0 if topic_plan else log.size,
+                               topic_plan.messages if topic_plan else 0)
+        runner: LocalReplay | ParallelReplay
+        if processes > 1:
             stack.enter_context(shared_if_embedded(client))  # children write through it
-            runner: LocalReplay | ParallelReplay = ParallelReplay(
-                request, topic_plan, target.version)
+            request = replace(request, processes=processes)
+            runner = (ParallelReplay(request, target.version, plan=topic_plan)
+                      if topic_plan is not None else
+                      ParallelReplay(request, target.version, lines=file_records(log.handle, label),
+                                     fraction=log.fraction, label=label))
         elif topic_plan is not None:
             reader = TopicReader(request.brokers, topic_plan.ranges)
             runner = LocalReplay(reader.records(), True, request.engine, client,
