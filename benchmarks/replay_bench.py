@@ -11,10 +11,11 @@ What it does, in one run:
    ``--events`` lines, so the log has exactly that many events;
 2. times a bare decode loop over the same file (read lines + ``orjson.loads`` each),
    the floor any Python replay can reach;
-3. runs ``leadclock replay --input FILE --clickhouse chdb://TMP`` as a child process
-   into a fresh embedded ClickHouse directory, and reports its wall time, events/s,
-   peak RSS (``ru_maxrss`` of that child, from ``os.wait4``) and the per-phase times
-   the replay prints (read+validate, engine fold, ClickHouse write);
+3. runs ``leadclock replay --input FILE --clickhouse chdb://TMP --processes N`` as a
+   child process into a fresh embedded ClickHouse directory, for each N of
+   ``--processes`` (default 1 and 2), and reports its wall time, events/s, peak RSS
+   (``ru_maxrss`` from ``os.wait4``) and the per-phase times the replay prints
+   (read+validate, engine fold, ClickHouse write);
 4. checks the row counts landed, and prints the ratio replay time / bare decode time.
 
 ``--profile`` runs the replay under pyinstrument instead and prints the top of its
@@ -121,6 +122,29 @@ def load_note() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
+def report(run: ChildRun, events: int, decode_s: float, dsn: str) -> None:
+    """What one replay run did, against the bare decode loop."""
+    for line in run.stderr.splitlines():
+        if line.startswith("replay:") and (" received: " in line or "read+validate" in line):
+            print(f"  {line}")
+    rate = events / run.seconds
+    print(f"replay: {events:,} events in {run.seconds:.2f}s wall "
+          f"(user {run.user_s:.2f}s, sys {run.sys_s:.2f}s, replay processes included) = "
+          f"{rate:,.0f} events/s; peak RSS {run.max_rss_kib / 1024:,.0f} MiB")
+    phases = PHASES_RE.search(run.stderr)
+    if phases is not None:
+        read_s, fold_s, write_s = (float(x) for x in phases.groups())
+        other_s = run.seconds - read_s - fold_s - write_s
+        print(f"phases: read+validate {read_s:.2f}s, engine fold {fold_s:.2f}s, "
+              f"clickhouse write {write_s:.2f}s, startup+migrate+exit {other_s:.2f}s "
+              "(with several processes: the slowest one's phases)")
+    print(f"ratio: replay takes {run.seconds / decode_s:.1f}x the bare decode loop")
+    verdict = "meets" if rate >= GOAL_EVENTS_PER_S else "misses"
+    print(f"goal: {verdict} {GOAL_EVENTS_PER_S:,} events/s")
+    counts = row_counts(dsn)
+    print("rows: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000,
@@ -131,6 +155,8 @@ def main() -> None:
                         help="keep the temporary directory (log, ClickHouse data, profile)")
     parser.add_argument("--profile", action="store_true",
                         help="run the replay under pyinstrument and print the profile top")
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2],
+                        help="replay with each of these process counts (default: 1 2)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="leadclock-bench-"))
@@ -155,35 +181,21 @@ def main() -> None:
         print(f"bare decode: {decoded:,} lines in {decode_s:.2f}s "
               f"({decoded / decode_s:,.0f} lines/s)")
 
-        dsn = f"chdb://{workdir / 'clickhouse'}"
-        replay = [leadclock(), "replay", "--input", str(log), "--clickhouse", dsn]
-        if args.profile:
-            profile = workdir / "profile.txt"
-            replay = [str(BIN / "pyinstrument"), "-r", "text", "-o", str(profile),
-                      "--show-all", *replay]
-        run = run_child(replay)
-        summary = [line for line in run.stderr.splitlines() if line.startswith("replay:")]
-        for line in summary[-2:]:
-            print(f"  {line}")
-        rate = events / run.seconds
-        print(f"replay: {events:,} events in {run.seconds:.2f}s wall "
-              f"(user {run.user_s:.2f}s, sys {run.sys_s:.2f}s) = {rate:,.0f} events/s; "
-              f"peak RSS {run.max_rss_kib / 1024:,.0f} MiB")
-        phases = PHASES_RE.search(run.stderr)
-        if phases is not None:
-            read_s, fold_s, write_s = (float(x) for x in phases.groups())
-            other_s = run.seconds - read_s - fold_s - write_s
-            print(f"phases: read+validate {read_s:.2f}s, engine fold {fold_s:.2f}s, "
-                  f"clickhouse write {write_s:.2f}s, startup+migrate+exit {other_s:.2f}s")
-        print(f"ratio: replay takes {run.seconds / decode_s:.1f}x the bare decode loop")
-        verdict = "meets" if rate >= GOAL_EVENTS_PER_S else "misses"
-        print(f"goal: {verdict} {GOAL_EVENTS_PER_S:,} events/s")
-        counts = row_counts(dsn)
-        print("rows: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
-        if args.profile:
-            text = (workdir / "profile.txt").read_text()
-            print("profile (pyinstrument, top 60 lines):")
-            print("\n".join(text.splitlines()[:60]))
+        for processes in args.processes:
+            dsn = f"chdb://{workdir / f'clickhouse-{processes}'}"
+            replay = [leadclock(), "replay", "--input", str(log), "--clickhouse", dsn,
+                      "--processes", str(processes)]
+            if args.profile:
+                profile = workdir / "profile.txt"
+                replay = [str(BIN / "pyinstrument"), "-r", "text", "-o", str(profile),
+                          "--show-all", *replay]
+            print(f"--- replay --processes {processes} ({load_note()})")
+            run = run_child(replay)
+            report(run, events, decode_s, dsn)
+            if args.profile:
+                text = (workdir / "profile.txt").read_text()
+                print("profile (pyinstrument, top 60 lines):")
+                print("\n".join(text.splitlines()[:60]))
     finally:
         if args.keep:
             print(f"kept {workdir}")

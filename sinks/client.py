@@ -98,6 +98,19 @@ def connect(dsn: str) -> Client:
     return client
 
 
+def skip_pandas() -> None:
+    """Spare this process clickhouse-connect's lazy ``import pandas`` (0.5-1 s).
+
+    Its insert path checks ``isinstance(data, pandas.DataFrame)``, which imports pandas
+    on the first insert. leadclock's commands never insert DataFrames, so they declare
+    pandas absent; a library user who inserts DataFrames must not call this.
+    """
+    from clickhouse_connect.driver import options
+
+    if "pd" not in vars(options):
+        vars(options).update(pd=None, pd_time_test=None)
+
+
 def query_int(client: Client, sql: str, parameters: dict[str, object] | None = None) -> int:
     """The integer a one-value query returns (0 for NULL or no row)."""
     rows = client.query(sql, parameters=parameters).result_rows

@@ -109,7 +109,7 @@ def versions_command(command: str, dsn: str, args: dict[str, object]) -> None:
 
 def worker(settings: WorkerSettings) -> None:
     """Check and patch Faust, create topics, migrate, choose the version, run the worker."""
-    from sinks.client import connect
+    from sinks.client import connect, skip_pandas
     from sinks.faults import Faults
     from sinks.migrate import apply
     from sinks.report import campaign_report
@@ -121,6 +121,7 @@ def worker(settings: WorkerSettings) -> None:
     from streams.faust_app.patches import install_faust_patches
     from streams.kafka.admin import ensure_topics
 
+    skip_pandas()
     topics = settings.topics
     safety = install_faust_patches(frozenset(topics.events))
     ensure_topics(settings.brokers, (*topics.events, topics.dlq), settings.partitions)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from clickhouse_connect.driver.client import Client
 
-from sinks.client import connect, redact, sharing_note
+from sinks.client import connect, redact, sharing_note, skip_pandas
 from sinks.migrate import apply
 from sinks.version_feed import feeds, record
 from sinks.version_ops import promote
@@ -83,6 +83,7 @@ def _processes(request: ReplayRequest, size: int, messages: int) -> int:
 def run(request: ReplayRequest) -> ReplayStats:
     """Run the replay; KeyboardInterrupt propagates after saying what is left."""
     out = ProgressLine()
+    skip_pandas()
     with ExitStack() as stack:
         topic_plan: TopicPlan | None = None
         if request.input_name is not None:

@@ -91,9 +91,10 @@ def _fed_lines(lines: Any, label: str) -> Iterator[Record]:
 
 
 def _child(job: ChildJob, pipes: dict[str, Any]) -> None:
-    from sinks.client import connect
+    from sinks.client import connect, skip_pandas
     from streams.commands.replay_local import LocalReplay
 
+    skip_pandas()
     request, index, inboxes, events = job.request, job.index, pipes["inboxes"], pipes["events"]
 
     def foreign(event: Event, record: Record) -> bool:

@@ -199,8 +199,9 @@ def ndjson(records: list[dict[str, object]]) -> list[bytes]:
     return [orjson.dumps(r) for r in records]
 
 
-LEAD_TABLES = ("lead_revisions", "lead_reach", "lead_stages", "lead_credits",
-               "ingest_ledger", "rejected_events", "attribution_versions")
+LEAD_TABLES = ("lead_revisions", "lead_reach", "lead_stages", "lead_credits", "lead_events",
+               "ingest_ledger", "rejected_events", "attribution_versions",
+               "current_version")
 
 
 def merge_stores(target: str, sources: list[str]) -> None:
@@ -221,6 +222,8 @@ def merge_stores(target: str, sources: list[str]) -> None:
                 "AND database = currentDatabase() AND default_kind != 'MATERIALIZED'",
                 parameters={"t": table},
             ).result_rows]
+            if not columns:
+                continue  # a worker killed while it created the schema wrote nothing
             rows = client.query(f"SELECT {', '.join(columns)} FROM {table}").result_rows
             copied.append((table, columns, list(rows)))
         client.close()
