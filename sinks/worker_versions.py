@@ -34,8 +34,8 @@ def why_not(info: VersionInfo, label: str, ttl: Mapping[str, str]) -> str:
     files = [s for s in info.sources if not s.startswith("kafka:")]
     if files:
         return (f"it holds events from {files[0]}, which the worker would drop when it "
-                "rewrites those leads from the topics (pin a version with "
-                "--attribution-version N to write one)")
+                "rewrites those leads from the topics (write another version: "
+                "--attribution-version N)")
     others = [s for s in info.sources if s != label]
     if others:
         return f"it was built from other topics ({others[0]}), not {label}"

@@ -194,9 +194,10 @@ def _summary(out: ProgressLine, stats: ReplayStats, target: Target, label: str, 
         top = "; ".join(f"{n:,} x {reason}"
                         for reason, n in stats.reasons.most_common(TOP_REASONS))
         out.note(f"{stats.rejected:,} rejected; top reasons: {top}")
-        source = label if label.startswith("file:") else "<topic>"
-        out.note("each rejected line and its reason: SELECT offset, reason, raw FROM "
-                 f"rejected_events WHERE source = '{source}'")
+        where_source = (f"source = '{label}'" if label.startswith("file:") else
+                        f"startsWith(source, '{label.removeprefix('kafka:')}')")
+        out.note("each rejected message and its reason: SELECT source, offset, reason, raw "
+                 f"FROM rejected_events WHERE {where_source}")
     if current == target.version:
         out.note(f"wrote {where}, which is current")
     else:

@@ -17,8 +17,14 @@ from collections.abc import Callable
 from clickhouse_connect.driver.client import Client
 
 from sinks.exceptions import VersionError
-from sinks.versions import current_version, ensure_version, make_current, next_unused
-from sinks.worker_versions import WorkerVersions
+from sinks.versions import (
+    current_version,
+    ensure_version,
+    get_version,
+    make_current,
+    next_unused,
+)
+from sinks.worker_versions import WorkerVersions, why_not
 from streams.engine.config import EngineConfig
 from streams.faust_app.settings import WorkerSettings
 
@@ -29,6 +35,11 @@ def start_version(client: Client, settings: WorkerSettings, control: WorkerVersi
     label = settings.topics.label
     current = current_version(client)
     if settings.version is not None:
+        pinned = get_version(client, settings.version)
+        reason = why_not(pinned, label, settings.describe_version()) if pinned else ""
+        if reason and "state TTL" not in reason:  # (a TTL mismatch is refused just below)
+            msg = f"version {settings.version} cannot be written by a worker: {reason}"
+            raise VersionError(msg)
         ensure_version(client, settings.version, settings.describe_version(), source=label)
         if current is None:
             make_current(client, settings.version)
