@@ -74,6 +74,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        msg = f"{text!r} is not a port number (0-65535)"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree (SPEC §5)."""
     parser = _Parser(prog=PROG, description="Event-sourced marketing/sales attribution.")
@@ -146,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="consumer group / Faust app id (env LEADCLOCK_APP_ID)")
     status.add_argument("--metrics-url", default=_env("LEADCLOCK_METRICS_URL", ""),
                         help="a worker's /metrics URL, e.g. http://127.0.0.1:9464/metrics")
+
+    dashboard = commands.add_parser("dashboard", help="serve the dashboard page and its API")
+    _add_clickhouse(dashboard)
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default 127.0.0.1: this machine only)")
+    dashboard.add_argument("--port", type=_port, default=8050,
+                           help="port to listen on (default 8050; 0 picks a free one)")
 
     demo = commands.add_parser("demo", help="write a realistic demo event log (NDJSON)")
     demo.add_argument("--leads", type=_positive_int, default=2000)
@@ -272,6 +286,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
         raise InputError(msg) from error
 
 
+def cmd_dashboard(args: argparse.Namespace) -> None:
+    """Serve the dashboard page until interrupted."""
+    from streams.web.server import serve
+
+    serve(_dsn(args), args.host, args.port)
+
+
 def cmd_worker(args: argparse.Namespace) -> None:
     """Run the Faust worker until interrupted."""
     from streams.worker import run_worker
@@ -287,6 +308,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "status": cmd_status,
     "worker": cmd_worker,
+    "dashboard": cmd_dashboard,
 }
 
 
