@@ -14,7 +14,7 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from schemas.money import currency_exponent
+from schemas.money import MINOR_UNIT_EXPONENTS
 from streams.web.db import Reader, Table
 from streams.web.exceptions import BadRequest, QueryFailed
 from streams.web.panels import CLOCK_SQL, CURRENCIES_SQL, PANELS, Panel
@@ -45,7 +45,8 @@ class Handlers:
     async def index(self, _request: web.Request) -> web.Response:
         """GET /api: the endpoints and the parameters each takes."""
         endpoints: dict[str, object] = {
-            "GET /api/meta": "clock, currencies with revenue, vocabularies, refresh period",
+            "GET /api/meta": "clock (as_of), currencies with revenue (busiest first), "
+                             "ISO 4217 exponents, vocabularies, refresh period",
             "POST /api/sql": {"body": {"sql": "one SELECT/WITH statement",
                                        "limit": f"rows, 1..{self.limits.sql_max_rows} "
                                                 f"(default {self.limits.sql_default_rows})"},
@@ -69,7 +70,7 @@ class Handlers:
             "as_of": as_of,
             "currencies": codes,
             "default_currency": codes[0] if codes else None,
-            "currency_exponents": {code: currency_exponent(code) for code in codes},
+            "currency_exponents": dict(MINOR_UNIT_EXPONENTS),
             "models": MODELS, "kinds": KINDS, "touch_types": TOUCH_TYPES,
             "buckets": BUCKETS,
             "refresh_seconds": self.limits.refresh_seconds,
