@@ -23,7 +23,10 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from streams.web.exceptions import QueryFailed
 
 _CODE_RE = re.compile(r"Code: (\d+)\.")
-_TRAILER_RE = re.compile(r"\s*\(version [^)]*\)\.?\s*$")
+_VERSION_RE = re.compile(r"\s*\(version [^)]*\)")
+_NESTED_RE = re.compile(r"^Code: \d+\. DB::Exception: (Code: \d+\. )")
+_TWICE_RE = re.compile(r"\(([A-Z_]+)\)\.? \(\1\)")
+_NAME_RE = re.compile(r"\(([A-Z_]+)\)\s*$")
 #: ClickHouse error codes meaning "this view/table/database is not there".
 MISSING_OBJECT_CODES = frozenset({60, 81, 47})
 
@@ -89,6 +92,14 @@ def failure(error: ClickHouseError) -> QueryFailed:
     text = str(error).strip()
     line = next((part for part in text.splitlines() if part.strip()), type(error).__name__)
     start = line.find("Code: ")
-    line = _TRAILER_RE.sub("", line[start:] if start > 0 else line)
+    line = _VERSION_RE.sub("", line[start:] if start > 0 else line)
+    line = _NESTED_RE.sub(r"\1", line)
+    line = _TWICE_RE.sub(r"(\1)", line)
+    scope = line.find(" In scope ")
+    if scope < 0:
+        scope = line.find(" in scope ")
+    if scope > 0:  # the echo of the whole query (and our settings) is noise
+        name = _NAME_RE.search(line)
+        line = line[:scope].rstrip(".:") + "." + (f" ({name.group(1)})" if name else "")
     match = _CODE_RE.search(line)
     return QueryFailed(line[:500], code=int(match.group(1)) if match else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ def _listen_failure(host: str, port: int, error: OSError) -> str:
 
 def serve(dsn: str, host: str, port: int, limits: Limits | None = None,
           say: Callable[[str], None] | None = None) -> None:
-    """Run the standalone dashboard until interrupted (Ctrl-C)."""
+    """Run the standalone dashboard until Ctrl-C or SIGTERM, then stop cleanly."""
     tell = say or (lambda text: print(text, file=sys.stderr, flush=True))
     client = connect(dsn)
     reader = ClientReader(client)
@@ -92,7 +93,12 @@ async def _serve(reader: ClientReader, dsn: str, host: str, port: int,
     if not is_loopback(host):
         tell("dashboard: warning: listening beyond this machine; anyone who can reach "
              "it can read the data and run read-only SQL")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await running.runner.cleanup()
+    tell("dashboard: stopped")

@@ -192,7 +192,8 @@
     $('#scorecard').dataset.currency = params.currency || '';
     const ths = $('#scorecard thead tr').children;
     const revenueIndex = COLUMNS.findIndex((c) => c.key === 'revenue_minor');
-    ths[revenueIndex].textContent = `Revenue so far (${params.model || ''})`;
+    const model = Object.assign(document.createElement('span'), { className: 'id', textContent: `${params.model || ''} · ${params.currency || ''}` });
+    ths[revenueIndex].append(model);
     fillSelect($('#reach-campaign'), ['', ...rows.map((r) => r.campaign_id).sort()], '');
     $('#reach-campaign').options[0].textContent = 'all campaigns';
   }
@@ -221,6 +222,7 @@
       await loadPanel('scorecard');
       await Promise.all(['reach', 'lead-clock', 'delayed-revenue', 'lag', 'projection', 'model-comparison'].map(loadPanel));
       document.body.dataset.renders = String(Number(document.body.dataset.renders) + 1);
+      if (!document.body.dataset.firstRenderMs) document.body.dataset.firstRenderMs = String(Math.round(performance.now()));
       setStatus(`updated ${new Date().toLocaleTimeString('en-GB')}`);
     } finally {
       state.loading = false;
