@@ -1,9 +1,10 @@
 """Serving the dashboard: inside an already running asyncio loop, or as its own process.
 
-:func:`start` is a coroutine, so any asyncio program (the Faust worker in particular)
-can serve the page from its own loop next to its other work and stop it with
-``await runner.cleanup()``. :func:`serve` is the standalone ``leadclock dashboard``:
-it opens one ClickHouse client, serves until interrupted, and closes everything.
+:func:`open_dashboard` is a coroutine, so any asyncio program (the Faust worker in
+particular) can serve the page from its own loop next to its other work, and stop it
+with ``await dashboard.stop()``. :func:`serve` is the standalone ``leadclock
+dashboard``: it opens one ClickHouse client, serves until interrupted, and closes
+everything.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from clickhouse_connect.driver.client import Client
 
 from sinks.client import connect, redact
 from streams.web.app import LOOPBACK_HOSTS, build_app
@@ -65,31 +67,64 @@ def _listen_failure(host: str, port: int, error: OSError) -> str:
     return f"cannot listen on {host}:{port}: {reason}"
 
 
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """A dashboard served from the running loop over its own reader (one client)."""
+
+    running: Running
+    reader: ClientReader
+
+    @property
+    def url(self) -> str:
+        """The address it answers on, e.g. ``http://127.0.0.1:8050/``."""
+        return self.running.url
+
+    async def stop(self) -> None:
+        """Stop serving, then let a query still running finish (off the loop)."""
+        await self.running.runner.cleanup()
+        await asyncio.get_running_loop().run_in_executor(None, self.reader.close)
+
+
+async def open_dashboard(client: Client, host: str, port: int,
+                         limits: Limits | None = None) -> Dashboard:
+    """Serve the dashboard over ``client`` from the running loop (e.g. the worker's).
+
+    The caller keeps owning ``client`` and closes it after :meth:`Dashboard.stop`; give
+    the dashboard its own client, not one another task queries concurrently.
+    """
+    reader = ClientReader(client)
+    allowed = LOOPBACK_HOSTS if is_loopback(host) else None
+    try:
+        running = await start(build_app(reader, limits=limits, allowed_hosts=allowed),
+                              host, port)
+    except ListenError:
+        reader.close()
+        raise
+    return Dashboard(running, reader)
+
+
 def serve(dsn: str, host: str, port: int, limits: Limits | None = None,
           say: Callable[[str], None] | None = None) -> None:
     """Run the standalone dashboard until Ctrl-C or SIGTERM, then stop cleanly."""
     tell = say or (lambda text: print(text, file=sys.stderr, flush=True))
     client = connect(dsn)
-    reader = ClientReader(client)
     try:
-        asyncio.run(_serve(reader, dsn, host, port, limits, tell))
+        asyncio.run(_serve(client, dsn, host, port, limits, tell))
     finally:
-        reader.close()
         client.close()
 
 
-async def _serve(reader: ClientReader, dsn: str, host: str, port: int,
+async def _serve(client: Client, dsn: str, host: str, port: int,
                  limits: Limits | None, tell: Callable[[str], None]) -> None:
+    dashboard = await open_dashboard(client, host, port, limits)
     try:
-        await reader.query(_SCHEMA_PROBE, {})
+        await dashboard.reader.query(_SCHEMA_PROBE, {})
     except QueryFailed as error:
+        await dashboard.stop()
         msg = (f"{redact(dsn)} holds no leadclock views ({error}); run `leadclock "
                "migrate` or a replay first")
         raise ListenError(msg) from error
-    allowed = LOOPBACK_HOSTS if is_loopback(host) else None
-    running = await start(build_app(reader, limits=limits, allowed_hosts=allowed),
-                          host, port)
-    tell(f"dashboard: {running.url} (reading {redact(dsn)}; Ctrl-C to stop)")
+    tell(f"dashboard: {dashboard.url} (reading {redact(dsn)}; Ctrl-C to stop)")
     if not is_loopback(host):
         tell("dashboard: warning: listening beyond this machine; anyone who can reach "
              "it can read the data and run read-only SQL")
@@ -100,5 +135,5 @@ async def _serve(reader: ClientReader, dsn: str, host: str, port: int,
     try:
         await stop.wait()
     finally:
-        await running.runner.cleanup()
+        await dashboard.stop()
     tell("dashboard: stopped")
