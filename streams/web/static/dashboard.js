@@ -8,7 +8,7 @@
   const $ = (selector) => document.querySelector(selector);
   const state = {
     meta: null, scorecard: null, sort: { key: 'campaign_id', dir: 1 },
-    timer: null, loading: false, again: false, charts: {}, payloads: {},
+    timer: null, loading: false, again: false, charts: {}, payloads: {}, lastRefreshSeconds: 0,
   };
 
   class ApiError extends Error {}
@@ -205,7 +205,9 @@
     clearTimeout(state.timer);
     if (!$('#auto').checked) { setStatus(`${$('#status').textContent.split(' ·')[0]} · auto-refresh off`); return; }
     if (document.hidden) return;
-    const seconds = state.meta ? state.meta.refresh_seconds : 5;
+    // Never spend more than a third of the time querying: on a large database a full
+    // refresh can take longer than the period, so the next one waits twice as long.
+    const seconds = Math.max(state.meta ? state.meta.refresh_seconds : 5, 2 * state.lastRefreshSeconds);
     state.timer = setTimeout(refresh, seconds * 1000);
   }
 
@@ -213,6 +215,8 @@
     if (state.loading) { state.again = true; return; }
     state.loading = true;
     clearTimeout(state.timer);
+    const started = performance.now();
+    setStatus(`${$('#status').textContent.split(' ·')[0]} · refreshing…`);
     try {
       try {
         applyMeta(await getJSON('/api/meta'));
@@ -223,7 +227,8 @@
       await Promise.all(['reach', 'lead-clock', 'delayed-revenue', 'lag', 'projection', 'model-comparison'].map(loadPanel));
       document.body.dataset.renders = String(Number(document.body.dataset.renders) + 1);
       if (!document.body.dataset.firstRenderMs) document.body.dataset.firstRenderMs = String(Math.round(performance.now()));
-      setStatus(`updated ${new Date().toLocaleTimeString('en-GB')}`);
+      state.lastRefreshSeconds = (performance.now() - started) / 1000;
+      setStatus(`updated ${new Date().toLocaleTimeString('en-GB')} (${state.lastRefreshSeconds.toFixed(1)} s)`);
     } finally {
       state.loading = false;
       if (state.again) { state.again = false; refresh(); } else schedule();
