@@ -63,7 +63,14 @@ class Served:
 
 
 def install_standins(client: Client) -> None:
-    """STAND-IN: the §6 views and a registry table (delete when issue 10 lands)."""
+    """STAND-IN: the §6 views and a registry table (delete when issue 10 lands).
+
+    Once `leadclock migrate` creates the real v_campaign_scorecard, the stand-ins must
+    not replace it: nothing is installed, and the tests that need registered campaigns
+    fail until this fixture loads a registry with `leadclock campaigns load`.
+    """
+    if client.query("EXISTS TABLE v_campaign_scorecard").result_rows[0][0]:
+        return
     text = "\n".join(line for line in STANDIN_SQL.read_text().splitlines()
                      if not line.lstrip().startswith("--"))
     for statement in text.split(";"):
