@@ -211,3 +211,16 @@ def serve(dsn: str, *, host: str, port: int, read_only: bool) -> None:
 
     serve_until_signal(dsn, host=host, port=port, read_only=read_only, announce=announce)
     say("serve: stopped")
+
+
+def dashboard(dsn: str, *, host: str, port: int) -> None:
+    """Serve the dashboard page until interrupted (docs/dashboard.md)."""
+    from sinks.client import connect, redact
+    from streams.web.server import serve as serve_page
+
+    client = connect(dsn)
+    try:
+        with shared_if_embedded(client):
+            serve_page(client, redact(dsn), host, port, say=say)
+    finally:
+        client.close()
