@@ -58,6 +58,7 @@ TOUCHES: Final[dict[str, tuple[int, tuple[tuple[float, int], ...]]]] = {
 }
 _EMAIL_SEND_DAY: Final = 0.5  # share of an email campaign's first touches on its first day
 _FOLLOW_UP_S: Final = 3 * DAY_S  # a follow-up touch comes within three days
+_FEASIBLE: Final = 0.3  # below this P(at least one campaign), the fixed point collapsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +98,17 @@ def memberships(shares: list[float]) -> list[float]:
 
     Non-organic leads with no campaign are drawn again, which inflates every share by
     1 / P(at least one); the fixed point ``p = share · P(at least one) / (1 − organic)``
-    undoes that, so ``cyber-monday-blast`` reaches ~38 % of all leads as declared.
+    undoes that, so ``cyber-monday-blast`` reaches ~38 % of all leads as declared. When
+    the campaigns cannot reach every lead between them (a span that ends early in a
+    year has only that year's first campaigns), the fixed point collapses towards 0;
+    then the shares are used as they are and those few campaigns reach more leads.
     """
     chances = list(shares)
     for _ in range(60):
         some = 1.0 - math.prod(1.0 - p for p in chances)
         chances = [min(0.95, s * some / (1.0 - ORGANIC_SHARE)) for s in shares]
+    if 1.0 - math.prod(1.0 - p for p in chances) < _FEASIBLE:
+        return list(shares)
     return chances
 
 
