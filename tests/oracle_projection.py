@@ -42,9 +42,10 @@ method, in the words of docs/projection.md:
    ``too_little_history`` with ``matured_share`` and ``projected`` NULL (None).
 
 Rows: one per (seen campaign, model, currency) for every model and every currency the
-campaign has credits in or its kind's mature history has revenue in (so a campaign with
-no revenue yet in a currency its peers sell in is projected in it). ``(none)`` and
-campaigns without touches have no rows. Money stays in its currency; nothing is converted.
+campaign has credits in, its kind's mature history has revenue in, or its revenue goal is
+in (so a campaign with no revenue yet in a currency its peers sell in is projected in
+it). ``(none)``, campaigns without touches, and an unregistered campaign with neither
+revenue nor history have no rows. Money stays in its currency; nothing is converted.
 """
 
 from __future__ import annotations
@@ -247,6 +248,8 @@ def estimate_parts(
         last_day = (campaign.ends_on - EPOCH).days if campaign else max(days)
         due_us = (last_day + 1) * DAY_US + config.lookback_us
         currencies = {k[2] for k in so_far if k[0] == campaign_id} | kind_currencies[kind]
+        if campaign is not None and campaign.goal_currency:
+            currencies.add(campaign.goal_currency)
         for model in MODELS:
             for currency in sorted(currencies):
                 revenue = so_far.get((campaign_id, model, currency), 0)
