@@ -8,12 +8,13 @@ campaign misses its goal; the year's last campaigns are still maturing when the 
 ends. What one lead does is :mod:`streams.demo_leads`; this module orders the leads.
 
 Why it streams: the previous generator held every serialized line and sorted them
-(6.3 GB at 280 000 leads). Here a first pass finds each lead's first event day (4
-bytes per lead); the second pass walks the days in order, generates the leads that
-start that day, pushes their events on a min-heap of compact tuples and writes every
-event earlier than that day. No lead starting later can have an earlier event, so the
-output is sorted, and memory is the heap of *pending* events (later touches and
-purchases of leads already started), not the whole log.
+(6.3 GB at 280 000 leads). Here a first pass finds each lead's first event day and
+counting-sorts the leads by it (two 4-byte array cells per lead); the second pass walks
+the days in order, generates the leads that start that day, pushes their events on a
+min-heap of compact tuples and writes every event earlier than that day. No lead
+starting later can have an earlier event, so the output is sorted, and memory is the
+heap of *pending* events (later touches and purchases of leads already started), not
+the whole log.
 
 The span starts on 2026-01-01 and lasts ``days`` days; each calendar year it covers
 gets that year's demo campaigns (ids after 2026 carry the year: ``spring-sale-2027``)
@@ -47,16 +48,19 @@ from streams.demo_leads import (
     plan_lead,
     year_of,
 )
+from streams.exceptions import ConfigError
 
 START: Final = date(DEMO_YEAR, 1, 1)
 DAY_US: Final = DAY_S * US_PER_S
 DEFAULT_DAYS: Final = 365
-START_US: Final = (START.toordinal() - date(1970, 1, 1).toordinal()) * DAY_US
 
 
 def _day_us(day: date) -> int:
     """Microseconds since the epoch of 00:00 UTC on ``day``."""
     return (day.toordinal() - date(1970, 1, 1).toordinal()) * DAY_US
+
+
+START_US: Final = _day_us(START)
 
 
 def _years(days: int) -> list[tuple[int, int]]:
@@ -101,8 +105,8 @@ class DemoEvents:
     def __init__(self, leads: int, seed: int = 7, days: int = DEFAULT_DAYS) -> None:
         """Plan a span of ``days`` days from 2026-01-01 with ``leads`` leads."""
         if leads < 1 or days < 1:
-            msg = "leads and days must be at least 1"
-            raise ValueError(msg)
+            msg = f"demo: --leads and --days must be at least 1 (got {leads}, {days})"
+            raise ConfigError(msg)
         self.leads, self.seed, self.days = leads, seed, days
         self.campaigns = span_campaigns(leads, days)
         self.peak_pending = 0
