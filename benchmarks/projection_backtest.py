@@ -39,11 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from schemas.campaign_types import Campaign
 from schemas.events import Purchase, Touch
 from schemas.validation import parse_event
-from streams.attribution import credits_for
-from streams.config import EngineConfig
-from streams.deltas import CreditDelta
 from streams.demo_events import DemoEvents
-from streams.state import LeadState
+from streams.engine.attribution import credits_for
+from streams.engine.config import EngineConfig
+from streams.engine.records import Credit
+from streams.engine.state import LeadState
 from tests.oracle_projection import (
     Estimate,
     ProjectionConfig,
@@ -65,7 +65,7 @@ EPOCH = date(1970, 1, 1)
 METHODS = ("naive", "chain_ladder", "bornhuetter_f", "projection")
 
 
-def attribute(events: list[Touch | Purchase], config: EngineConfig) -> list[CreditDelta]:
+def attribute(events: list[Touch | Purchase], config: EngineConfig) -> list[Credit]:
     """Every credit of the events, computed by the engine (streams.attribution)."""
     states: dict[str, LeadState] = {}
     for event in events:

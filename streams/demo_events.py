@@ -48,7 +48,7 @@ from streams.demo_leads import (
     plan_lead,
     year_of,
 )
-from streams.exceptions import ConfigError
+from streams.engine.exceptions import ConfigError
 
 START: Final = date(DEMO_YEAR, 1, 1)
 DAY_US: Final = DAY_S * US_PER_S

@@ -11,8 +11,8 @@ import pytest
 
 from schemas.events import Purchase, Touch
 from schemas.validation import parse_event
-from streams.config import EngineConfig
 from streams.demo_events import DAY_US, START_US, DemoEvents, generate, span_campaigns
+from streams.engine.config import EngineConfig
 from tests.oracle_judgment import by_lead, credits, judge
 
 LEADS = 1_500

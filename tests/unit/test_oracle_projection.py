@@ -17,8 +17,8 @@ import pytest
 
 from schemas.campaign_types import Campaign
 from schemas.events import Purchase, Touch
-from streams.config import EngineConfig
 from streams.demo_events import DemoEvents
+from streams.engine.config import EngineConfig
 from tests.oracle import MODELS
 from tests.oracle_judgment import by_lead, credits
 from tests.oracle_projection import (
