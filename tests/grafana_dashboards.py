@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,8 @@ def all_queries(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 def find_variable(dashboard: dict[str, Any], name: str) -> dict[str, Any]:
-    found = [v for v in dashboard["templating"]["list"] if v["name"] == name]
+    found: list[dict[str, Any]] = [
+        v for v in dashboard["templating"]["list"] if v["name"] == name]
     assert len(found) == 1, f"{dashboard['uid']}: variable {name} must exist once"
     return found[0]
 
@@ -62,12 +63,12 @@ class Resolver:
 
     def __init__(self, client: Client, dashboard: dict[str, Any]) -> None:
         self.client, self.dashboard = client, dashboard
-        self._rows: dict[str, list[tuple[Any, ...]]] = {}
+        self._rows: dict[str, list[Sequence[Any]]] = {}
 
     def context(self, values: dict[str, VariableValue]) -> QueryContext:
         return QueryContext(TIME_FROM, TIME_TO, values)
 
-    def run(self, sql: str, values: dict[str, VariableValue]) -> list[tuple[Any, ...]]:
+    def run(self, sql: str, values: dict[str, VariableValue]) -> list[Sequence[Any]]:
         """Rows of ``sql`` expanded with ``values`` (each distinct text runs once)."""
         text = expand(sql, self.context(values))
         if text not in self._rows:

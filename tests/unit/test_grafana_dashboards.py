@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -162,7 +162,7 @@ def _cli_has(command: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+def demo_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     """`leadclock demo` replayed into embedded ClickHouse, with a campaign registry.
 
     With `leadclock campaigns load` (SPEC §6) the demo registry is loaded; before that
@@ -185,7 +185,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     client.close()
 
 
-def _check_shape(panel: dict[str, Any], types: dict[str, str], rows: list[tuple[Any, ...]],
+def _check_shape(panel: dict[str, Any], types: dict[str, str], rows: list[Sequence[Any]],
                  where: str) -> None:
     """What the panel type needs from the rows (Grafana would fail or draw nothing)."""
     columns = list(types)
@@ -209,9 +209,9 @@ def _check_shape(panel: dict[str, Any], types: dict[str, str], rows: list[tuple[
 
 
 @pytest.fixture(scope="module")
-def resolvers(demo: Client) -> dict[str, Resolver]:
+def resolvers(demo_client: Client) -> dict[str, Resolver]:
     """One resolver per dashboard for the module: variable queries run once per choice."""
-    return {name: Resolver(demo, dashboard) for name, dashboard in DASHBOARDS.items()}
+    return {name: Resolver(demo_client, dashboard) for name, dashboard in DASHBOARDS.items()}
 
 
 PANELS = [(name, panel["id"]) for name, d in DASHBOARDS.items() for panel in all_panels(d)
@@ -220,12 +220,13 @@ PANELS = [(name, panel["id"]) for name, d in DASHBOARDS.items() for panel in all
 
 @pytest.mark.parametrize(("name", "panel_id"), PANELS,
                          ids=[f"{n.removesuffix('.json')}:{i}" for n, i in PANELS])
-def test_panel_query_returns_its_columns(demo: Client, resolvers: dict[str, Resolver],
+def test_panel_query_returns_its_columns(demo_client: Client, resolvers: dict[str, Resolver],
                                         name: str, panel_id: int) -> None:
     dashboard = DASHBOARDS[name]
     panel = next(p for p in all_panels(dashboard) if p["id"] == panel_id)
     expected = EXPECTED_COLUMNS[(dashboard["uid"], panel_id)]
     assert named_fields(panel) <= set(expected), "the panel names a column its query lacks"
+    assert len(panel["targets"]) == 1, "one query per panel (EXPECTED_COLUMNS has one row)"
     resolver = resolvers[name]
     sql = panel["targets"][0]["rawSql"]
     probe = resolver.context(resolver.resolve())
@@ -233,7 +234,7 @@ def test_panel_query_returns_its_columns(demo: Client, resolvers: dict[str, Reso
     for n, values in enumerate(resolver.variants(probe.used)):
         text = expand(sql, resolver.context(values))
         where = f"{name} panel {panel_id} with {values}"
-        result = demo.query(text)
+        result = demo_client.query(text)
         rows = list(result.result_rows)
         if n == 0:
             assert rows, f"{where}: no rows on the demo data"
@@ -241,7 +242,7 @@ def test_panel_query_returns_its_columns(demo: Client, resolvers: dict[str, Reso
             types = dict(zip(result.column_names, (t.name for t in result.column_types),
                              strict=True))
         else:
-            types = dict(describe(demo, text))
+            types = dict(describe(demo_client, text))
         assert tuple(types) == expected, where
         _check_shape(panel, types, rows, where)
 
