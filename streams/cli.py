@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--read-only", action="store_true",
                        help="refuse writes (for dashboards); default: read-write")
 
+    dashboard = commands.add_parser("dashboard", help="serve the dashboard page and its API")
+    add_clickhouse(dashboard)
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default 127.0.0.1: this machine only)")
+    dashboard.add_argument("--port", type=port, default=8050,
+                           help="port to listen on (default 8050; 0 picks a free one)")
+
     demo = commands.add_parser("demo", help="write a realistic demo event log (NDJSON)")
     demo.add_argument("--leads", type=positive_int, default=2000, help="leads to generate")
     demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same log)")
@@ -210,6 +217,8 @@ def _run(args: argparse.Namespace) -> None:
         compose.demo(leads=args.leads, seed=args.seed, output=args.output)
     elif command == "serve":
         compose.serve(_dsn(args), host=args.host, port=args.port, read_only=args.read_only)
+    elif command == "dashboard":
+        compose.dashboard(_dsn(args), host=args.host, port=args.port)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

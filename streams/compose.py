@@ -202,3 +202,18 @@ def serve(dsn: str, *, host: str, port: int, read_only: bool) -> None:
 
     serve_until_signal(dsn, host=host, port=port, read_only=read_only, announce=announce)
     say("serve: stopped")
+
+
+def dashboard(dsn: str, *, host: str, port: int) -> None:
+    """Serve the dashboard page until interrupted (docs/dashboard.md)."""
+    from sinks.client import connect, redact
+    from streams.web.server import serve as serve_page
+
+    client = connect(dsn)
+    try:
+        # Quiet: the page's own line says where it serves; the gateway's URL is in the
+        # directory's endpoint file for other processes (docs/embedded-sharing.md).
+        with shared_if_embedded(client, announce=False):
+            serve_page(client, redact(dsn), host, port, say=say)
+    finally:
+        client.close()

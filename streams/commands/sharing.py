@@ -17,7 +17,7 @@ def say(text: str) -> None:
 
 
 @contextmanager
-def shared_if_embedded(client: Client) -> Iterator[None]:
+def shared_if_embedded(client: Client, *, announce: bool = True) -> Iterator[None]:
     """While this process holds an embedded database, share it through a gateway.
 
     The embedded engine allows one process per directory; a long-running holder (the
@@ -31,10 +31,11 @@ def shared_if_embedded(client: Client) -> Iterator[None]:
     found = route(client)
     if found is None or found.gateway is not None or not found.dsn.startswith("chdb:"):
         note = sharing_note(client)
-        if note:
+        if note and announce:
             say(note)
         yield
         return
     with gateway_thread(found.dsn) as running:
-        say(f"sharing the embedded ClickHouse {running.directory} at {running.url}")
+        if announce:
+            say(f"sharing the embedded ClickHouse {running.directory} at {running.url}")
         yield
