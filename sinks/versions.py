@@ -45,8 +45,10 @@ class VersionInfo:
     updated_at: datetime
 
     def config_text(self) -> str:
-        """``window=1d lookback=90d half_life=7d`` (and the state TTL if any)."""
-        return " ".join(f"{key}={value}" for key, value in self.config.items())
+        """``window=1d lookback=90d half_life=1w`` (and the state TTL if any)."""
+        order = {key: n for n, key in enumerate(("window", "lookback", "half_life"))}
+        keys = sorted(self.config, key=lambda key: (order.get(key, len(order)), key))
+        return " ".join(f"{key}={self.config[key]}" for key in keys)
 
 
 def config_json(config: dict[str, str]) -> str:

@@ -9,10 +9,12 @@ from __future__ import annotations
 from clickhouse_connect.driver.client import Client
 
 from schemas.money import format_minor
+from sinks.exceptions import VersionError
 from sinks.version_diff import Diff, Move, diff
 from sinks.version_feed import feeds
 from sinks.version_ops import promote, retire
 from sinks.versions import get_version, list_versions
+from streams.engine.versions import Feed
 
 
 def versions_text(client: Client, *, offsets: bool = False) -> str:
@@ -21,44 +23,48 @@ def versions_text(client: Client, *, offsets: bool = False) -> str:
     if not infos:
         return "no versions yet: run a worker or a replay"
     header = (f"{'version':>7}  {'status':<8}  {'leads':>9}  {'events':>11}  "
-              f"{'created (UTC)':<16}  {'offsets':<22}  configuration / sources")
-    lines = [header, "-" * len(header)]
+              f"{'created (UTC)':<16}  {'configuration':<36}  sources; offsets")
+    lines = [header, "-" * (len(header) + 24)]
     for info in infos:
         recorded = feeds(client, info.version)
-        below = sum(feed.complete_below for feed in recorded.values())
-        fed = sum(feed.fed for feed in recorded.values())
-        offset_text = (f"{below:,} in {len(recorded)} parts" if recorded else "-")
-        if fed:
-            offset_text += f", {fed} fed"
         status = info.status + ("*" if info.building and info.status == "current" else "")
         lines.append(
             f"{info.version:>7}  {status:<8}  {info.leads:>9,}  {info.events:>11,}  "
-            f"{info.created_at:%Y-%m-%d %H:%M}  {offset_text:<22}  {info.config_text()}")
-        lines.append(f"{'':>7}  {'':<8}  {'':>9}  {'':>11}  {'':<16}  {'':<22}  "
-                     f"from {', '.join(info.sources) or '(not recorded)'}")
+            f"{info.created_at:%Y-%m-%d %H:%M}  {info.config_text():<36}  "
+            f"{', '.join(info.sources) or '-'}{_offsets_text(recorded)}")
         if offsets:
             lines.extend(f"{'':>9}{topic}/{partition}: complete below {feed.complete_below:,}"
                          + (" (a worker feeds it)" if feed.fed else "")
                          for (topic, partition), feed in sorted(recorded.items()))
-    lines.append("status: building = a replay writes it or was interrupted (rerun it to "
-                 "finish); ready = complete, not shown; current = what the views show")
+    lines.append("building: a replay writes it or was interrupted (rerun it to finish); "
+                 "ready: complete, not shown; current: what the views show"
+                 + ("; current*: an append into it was interrupted"
+                    if any(i.building and i.status == "current" for i in infos) else ""))
     return "\n".join(lines)
+
+
+def _offsets_text(recorded: dict[tuple[str, int], Feed]) -> str:
+    if not recorded:
+        return ""
+    fed = sum(feed.fed for feed in recorded.values())
+    if fed:
+        return f"; fed live by a worker ({fed} of {len(recorded)} partitions)"
+    below = sum(feed.complete_below for feed in recorded.values())
+    return f"; complete below {below:,} offsets ({len(recorded)} partitions)"
 
 
 def _money_row(move: Move) -> str:
     campaign, model, currency = move.key
     sign = "+" if move.change > 0 else "-"
-    return (f"{campaign:<24} {model:<15} {currency:<4} {format_minor(move.before, currency):>16} "
-            f"{format_minor(move.after, currency):>16} "
-            f"{sign}{format_minor(abs(move.change), currency):>15}")
+    change = sign + format_minor(abs(move.change), currency)
+    return (f"{campaign:<24} {model:<15} {format_minor(move.before, currency):>16} "
+            f"{format_minor(move.after, currency):>16} {change:>17}")
 
 
 def diff_text(client: Client, a: int, b: int, *, limit: int = 20) -> str:
     """Revenue and stage-count moves from version ``a`` to ``b``, largest first."""
     for version in (a, b):
         if get_version(client, version) is None:
-            from sinks.exceptions import VersionError
-
             msg = f"there is no version {version} (leadclock versions lists them)"
             raise VersionError(msg)
     result = diff(client, a, b)
@@ -70,8 +76,8 @@ def _diff_lines(result: Diff, limit: int) -> list[str]:
     lines = [f"revenue moving from version {a} to {b} (per campaign, model, currency; "
              f"{len(result.revenue):,} keys move, largest first):"]
     if result.revenue:
-        lines.append(f"{'campaign':<24} {'model':<15} {'cur':<4} {f'version {a}':>16} "
-                     f"{f'version {b}':>16} {'change':>16}")
+        lines.append(f"{'campaign':<24} {'model':<15} {f'version {a}':>16} "
+                     f"{f'version {b}':>16} {'change':>17}")
         lines.extend(_money_row(move) for move in result.revenue[:limit])
         if len(result.revenue) > limit:
             lines.append(f"... {len(result.revenue) - limit:,} more (--limit N)")

@@ -46,6 +46,9 @@ class Agent:
     positions: dict[Any, int] = field(default_factory=dict)
     """Per partition (Faust TP), the offset after the last message processed since the
     last assignment (what a version switch must cover, ``streams.faust_app.follow``)."""
+    firsts: dict[Any, int] = field(default_factory=dict)
+    """Per partition, the first offset processed since the last assignment: everything
+    below it was processed before (by another worker, or before a restart)."""
 
     async def run(self, stream: Any) -> None:
         """The agent body: every event of ``stream``, until the worker stops."""
@@ -79,6 +82,8 @@ class Agent:
         processor = self.processor
         outcome = processor.process(message.key, event.value, message.topic,
                                     message.partition, message.offset)
+        if message.tp not in self.positions:
+            self.firsts[message.tp] = message.offset
         self.positions[message.tp] = message.offset + 1
         metrics.EVENTS.labels(outcome).inc()
         if self.sweeper is not None and processor.last_event_us is not None:

@@ -96,12 +96,16 @@ class Follower:
     log: Callable[[str], None] = say
     done: set[TopicPartitionKey] = field(default_factory=set)
     """Partitions for which ``version`` is complete and recorded as fed."""
+    switched: dict[TopicPartitionKey, int] = field(default_factory=dict)
+    """After a switch, until completed: per partition, how far this worker had processed
+    (into the old version) when it switched; the new version must be completed to there."""
     _refused: int | None = None
     _busy: bool = False
 
     def reset(self) -> None:
-        """After a rebalance: check every assigned partition again."""
+        """After a rebalance: check every assigned partition again (from its new start)."""
         self.done.clear()
+        self.switched.clear()
 
     async def poll(self) -> None:
         """The timer's body: switch if another version became current, then complete."""
@@ -114,7 +118,7 @@ class Follower:
                 target = await loop.run_in_executor(None, self.control.target)
                 if target is not None and target.version != self.version:
                     await self._switch(target)
-            await self.complete(None)
+            await self.complete()
         finally:
             self._busy = False
 
@@ -138,18 +142,19 @@ class Follower:
 
         left, processed = await agent.flusher.flush_then(swap)
         self.version, self.done = target.version, set()
+        self.switched = {key_of(tp): max(processed.get(tp, 0), self._start(tp))
+                         for tp in self.assigned()}
         await asyncio.get_running_loop().run_in_executor(
             None, lambda: self.control.record(old, left, fed=False))
         self.log(f"version {target.version} is current: writing it now (was {old}; "
                  f"{old} holds every event below the offsets it recorded)")
-        await self.complete(processed, switching=True)
+        await self.complete()
 
     def _start(self, tp: Any) -> int:
         start = self.agent.safety.start_of(self.agent.consumer(), tp)
         return int(start) if start is not None else 0
 
-    async def complete(self, processed: dict[Any, int] | None, *,
-                       switching: bool = False) -> None:
+    async def complete(self) -> None:
         """Make ``version`` complete for the assigned partitions not yet done."""
         tps = {key_of(tp): tp for tp in self.assigned()}
         todo = {key: tp for key, tp in tps.items() if key not in self.done}
@@ -158,11 +163,15 @@ class Follower:
         loop = asyncio.get_running_loop()
         version = self.version
         recorded = await loop.run_in_executor(None, self.control.feeds, version)
-        positions = processed if processed is not None else self.agent.positions
         ranges: Ranges = {}
         upto: dict[TopicPartitionKey, int] = {}
         for key, tp in todo.items():
-            upto[key] = max(positions.get(tp, 0), self._start(tp))
+            switching = key in self.switched
+            if switching:  # what it processed before the switch went to the old version
+                upto[key] = self.switched[key]
+            else:  # writing it since the assignment: only what came before is missing
+                first = self.agent.firsts.get(tp)
+                upto[key] = first if first is not None else self._start(tp)
             feed = recorded.get(key)
             if feed is not None and feed.fed and not switching:
                 continue  # fed all along (by this worker before a restart, or another)
@@ -178,6 +187,8 @@ class Follower:
         await loop.run_in_executor(
             None, lambda: self.control.record(version, upto, fed=True))
         self.done.update(upto)
+        for key in upto:
+            self.switched.pop(key, None)
         if rewritten:
             spans = ", ".join(f"{t}/{p} {a}..{b - 1}" for (t, p), (a, b) in sorted(ranges.items()))
             self.log(f"version {version}: rewrote {rewritten:,} leads of the messages it "
@@ -220,12 +231,18 @@ def install(app: Any, agent: Agent, control: VersionControl, *, version: int, pi
 
     def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         agent.positions.clear()
+        agent.firsts.clear()
         follower.reset()
 
     app.on_partitions_assigned.connect(on_assigned)
+    running: set[asyncio.Task[None]] = set()
 
     @app.timer(interval=every_s)  # type: ignore[untyped-decorator]
     async def follow_versions() -> None:
-        await follower.poll()
+        # A switch or a rewrite can outlast the interval: run it beside the timer.
+        if not running:
+            task = asyncio.ensure_future(follower.poll())
+            running.add(task)
+            task.add_done_callback(running.discard)
 
     return follower

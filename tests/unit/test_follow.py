@@ -109,6 +109,7 @@ def _worker() -> tuple[Agent, VersionedWriter, Control, list[dict[Any, tuple[int
 def _process(agent: Agent, lead: str, offset: int) -> None:
     touch = Touch(f"e{offset}", lead, "spring", "click", T0 + offset)
     agent.processor.process(lead.encode(), event_json(touch), TOPIC, 0, offset)
+    agent.firsts.setdefault(TP(TOPIC, 0), offset)  # as Agent.handle keeps them
     agent.positions[TP(TOPIC, 0)] = offset + 1
     agent.flusher.unacked.append(Event(Message(TP(TOPIC, 0), offset)))
 
@@ -159,4 +160,37 @@ def test_a_pinned_worker_keeps_its_version() -> None:
     asyncio.run(run())
     assert follower.version == 1
     assert {version for version, _, _ in writer.writes} == {1}
-    assert control.records == [(1, {(TOPIC, 0): 1}, True)]
+    # Fed from its first processed offset on (0): nothing before it to complete.
+    assert control.records == [(1, {(TOPIC, 0): 0}, True)]
+
+
+def test_a_switch_interrupted_before_its_rewrite_is_finished_by_the_next_poll() -> None:
+    agent, writer, control, reads = _worker()
+    failures = [OSError("broker away")]
+
+    def read_keys(ranges: dict[TopicPartitionKey, tuple[int, int]]) -> set[bytes]:
+        reads.append(dict(ranges))
+        if failures:
+            raise failures.pop()
+        return {b"a"}
+
+    follower = Follower(control, agent, read_keys, lambda: {TP(TOPIC, 0)}, lambda: True,
+                        version=1)
+
+    async def run() -> None:
+        for offset in range(4):
+            _process(agent, "a", offset)
+        await agent.flusher.flush()
+        control.recorded[2] = {(TOPIC, 0): Feed(1, False)}
+        control.target_version = 2
+        try:
+            await follower.poll()
+        except OSError:
+            pass
+        _process(agent, "a", 4)  # after the switch: written into version 2 anyway
+        await follower.poll()
+        await agent.flusher.flush()
+
+    asyncio.run(run())
+    assert reads == [{(TOPIC, 0): (1, 4)}, {(TOPIC, 0): (1, 4)}]  # the switch's range, twice
+    assert control.records[-1] == (2, {(TOPIC, 0): 4}, True)
