@@ -165,7 +165,7 @@ def test_a_pinned_worker_keeps_its_version() -> None:
 
 
 def test_a_switch_interrupted_before_its_rewrite_is_finished_by_the_next_poll() -> None:
-    agent, writer, control, reads = _worker()
+    agent, _writer, control, reads = _worker()
     failures = [OSError("broker away")]
 
     def read_keys(ranges: dict[TopicPartitionKey, tuple[int, int]]) -> set[bytes]:
