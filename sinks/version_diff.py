@@ -50,7 +50,7 @@ class Move:
 
 @dataclass(frozen=True, slots=True)
 class Diff:
-    """Revenue and stage-count moves from version ``a`` to ``b``, largest first."""
+    """Revenue (by currency) and stage-count moves from ``a`` to ``b``, largest first."""
 
     a: int
     b: int
@@ -70,7 +70,8 @@ def _moves(a: dict[tuple[str, ...], int], b: dict[tuple[str, ...], int], *,
     """Keys whose value differs, largest move first (money in major units)."""
     moves = [Move(key, a.get(key, 0), b.get(key, 0)) for key in sorted(set(a) | set(b))
              if a.get(key, 0) != b.get(key, 0)]
-    moves.sort(key=lambda m: -abs(_major(m) if money else Fraction(m.change)))
+    moves.sort(key=lambda m: (m.key[2] if money else "",
+                              -abs(_major(m) if money else Fraction(m.change))))
     return moves
 
 

@@ -148,9 +148,9 @@ def _mode_text(target: Target) -> str:
         return ("(resuming an interrupted replay of this source: appending to what it "
                 "wrote, so the result is that of one uninterrupted replay)")
     if target.mode == APPEND:
-        live = " (the current version: dashboards see leads change as they are written)" \
-            if target.version == target.current else ""
-        return f"(appending to its {target.info.leads if target.info else 0:,} leads){live}"
+        live = ("; it is the current version: dashboards see its leads change as they are "
+                "written" if target.version == target.current else "")
+        return f"(appending to its {target.info.leads if target.info else 0:,} leads{live})"
     return "(new)"
 
 
@@ -188,7 +188,8 @@ def _finish(client: Client, request: ReplayRequest, target: Target,
 
 def _summary(out: ProgressLine, stats: ReplayStats, target: Target, label: str, where: str,
              current: int | None) -> None:
-    out.note(stats.line())
+    out.note(stats.line() + ("; duplicates include the events the version already held"
+                             if target.merges and stats.duplicates else ""))
     out.note(stats.phases_line())
     if stats.rejected:
         top = "; ".join(f"{n:,} x {reason}"

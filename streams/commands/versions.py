@@ -57,7 +57,7 @@ def _money_row(move: Move) -> str:
     campaign, model, currency = move.key
     sign = "+" if move.change > 0 else "-"
     change = sign + format_minor(abs(move.change), currency)
-    return (f"{campaign:<24} {model:<15} {format_minor(move.before, currency):>16} "
+    return (f"{campaign:<19} {model:<15} {format_minor(move.before, currency):>16} "
             f"{format_minor(move.after, currency):>16} {change:>17}")
 
 
@@ -73,20 +73,23 @@ def diff_text(client: Client, a: int, b: int, *, limit: int = 20) -> str:
 
 def _diff_lines(result: Diff, limit: int) -> list[str]:
     a, b = result.a, result.b
-    lines = [f"revenue moving from version {a} to {b} (per campaign, model, currency; "
-             f"{len(result.revenue):,} keys move, largest first):"]
-    if result.revenue:
-        lines.append(f"{'campaign':<24} {'model':<15} {f'version {a}':>16} "
+    lines = [f"revenue moving from version {a} to {b}, per campaign and model "
+             f"({len(result.revenue):,} keys move; largest first in each currency):"]
+    by_currency: dict[str, list[Move]] = {}
+    for move in result.revenue:
+        by_currency.setdefault(move.key[2], []).append(move)
+    for currency, moves in sorted(by_currency.items()):
+        lines.append(f"{currency}: {'campaign':<19} {'model':<15} {f'version {a}':>16} "
                      f"{f'version {b}':>16} {'change':>17}")
-        lines.extend(_money_row(move) for move in result.revenue[:limit])
-        if len(result.revenue) > limit:
-            lines.append(f"... {len(result.revenue) - limit:,} more (--limit N)")
-    else:
+        lines.extend("     " + _money_row(move) for move in moves[:limit])
+        if len(moves) > limit:
+            lines.append(f"     ... {len(moves) - limit:,} more in {currency} (--limit N)")
+    if not result.revenue:
         lines.append("  none: every campaign keeps its revenue under every model")
     changed = {key: v for key, v in result.totals.items() if v[0] != v[1]}
     lines.append("totals per model and currency: " + (
         "unchanged (revenue only moves between campaigns and windows)" if not changed else
-        "; ".join(f"{m} {c} {format_minor(x, c)} -> {format_minor(y, c)}"
+        "; ".join(f"{m} {format_minor(x, c)} -> {format_minor(y, c)}"
                   for (m, c), (x, y) in sorted(changed.items()))))
     lines.append(f"lead stages moving (per campaign and stage; {len(result.stages):,} move):")
     if result.stages:
