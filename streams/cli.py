@@ -42,12 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_clickhouse(migrate)
     migrate.add_argument("--cluster", metavar="NAME", default=None,
                          help="replicated tables + Distributed tables ON CLUSTER NAME "
-                              "(see docs/deploy.md)")
+                              "(see docs/deploy.md); default: single node")
     migrate.add_argument("--dashboard-role", metavar="NAME", default=None,
-                         help="also create a role with SELECT on the public v_* views only")
+                         help="also create a role with SELECT on the public v_* views only; "
+                              "default: none")
     migrate.add_argument("--dashboard-user", metavar="NAME", default=None,
                          help="and a user holding only that role; password from env "
-                              "LEADCLOCK_DASHBOARD_PASSWORD")
+                              "LEADCLOCK_DASHBOARD_PASSWORD; default: none")
     migrate.add_argument("--dry-run", action="store_true",
                          help="print the DDL instead of applying it")
 
@@ -96,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_versions(commands)
 
     produce = commands.add_parser("produce", help="send an NDJSON file to the event topics")
-    produce.add_argument("--input", required=True, metavar="FILE", help="NDJSON, - for stdin")
+    produce.add_argument("--input", required=True, metavar="FILE",
+                         help="NDJSON, - for stdin (required)")
     produce.add_argument("--rate", type=float, default=0.0,
                          help="events per second; default 0: as fast as possible")
     produce.add_argument("--partitions", type=positive_int,

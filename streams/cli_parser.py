@@ -21,8 +21,12 @@ class _Formatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        if (action.default in (None, argparse.SUPPRESS, False) or "default" in text
-                or not action.option_strings):
+        default = action.default
+        if "default" in text or "required" in text or not action.option_strings:
+            return text
+        if default is False:  # a switch
+            return f"{text} (default: off)"
+        if default is None or default is argparse.SUPPRESS:
             return text
         return f"{text} (default: %(default)s)"
 
@@ -120,9 +124,11 @@ def add_replay(commands: Any) -> None:
 
     replay = commands.add_parser("replay", help="re-attribute from a file or the topics")
     source = replay.add_mutually_exclusive_group(required=True)
-    source.add_argument("--input", metavar="FILE", help="NDJSON event log, - for stdin")
+    source.add_argument("--input", metavar="FILE",
+                        help="NDJSON event log, - for stdin (required: this or --from-topics)")
     source.add_argument("--from-topics", action="store_true",
-                        help="read the event topics from their beginning to their end now")
+                        help="read the event topics from their beginning to their end now "
+                             "(required: this or --input)")
     add_clickhouse(replay)
     add_kafka(replay)
     add_engine(replay, version_help="the next unused one (or the interrupted replay of the "
