@@ -9,6 +9,10 @@ LEADCLOCK="${LEADCLOCK:-$ROOT/.venv/bin/leadclock}"
 DEMO_LEADS="${DEMO_LEADS:-5000}"
 DEMO_RATE="${DEMO_RATE:-1500}"
 REPORT_EVERY="${REPORT_EVERY:-5}"
+# A broker on another port (KAFKA_PORT) is the one the commands below must talk to.
+if [[ -n "${KAFKA_PORT:-}" && -z "${LEADCLOCK_BROKERS:-}" ]]; then
+  export LEADCLOCK_BROKERS="127.0.0.1:$KAFKA_PORT"
+fi
 
 bash deploy/local/kafka.sh start
 "$LEADCLOCK" migrate
