@@ -28,7 +28,8 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "lead_revisions": ("version", "lead_id", "generation", "revision", "written_at"),
     "ingest_ledger": ("source", "partition", "offset", "outcome", "lead_id", "event_id",
                       "recorded_at"),
-    "rejected_events": ("raw", "reason", "rejected_at", "source", "partition", "offset"),
+    "rejected_events": ("raw", "reason", "rejected_at", "source", "partition", "offset",
+                        "raw_size", "raw_sha256", "truncated"),
 }
 LEAD_TABLES: Final = ("lead_reach", "lead_stages", "lead_credits", "lead_revisions")
 

@@ -120,8 +120,7 @@ def replay(*, dsn: str, version: int, engine: EngineConfig, input_name: str | No
         apply_ddl(client)
         ensure_version(client, version, engine.describe())
         buffer = OutputBuffer(engine, max_pending=50_000, max_age_s=float("inf"))
-        stats = run_replay(records, buffer, ClickHouseSink(client, version), progress=say,
-                           keyed=input_name is None)
+        stats = run_replay(records, buffer, ClickHouseSink(client, version), progress=say)
     say(f"replay: {stats.line()}")
 
 
@@ -138,8 +137,8 @@ def worker(settings: WorkerSettings) -> None:
     from streams.kafka.admin import ensure_topics
 
     topics = settings.topics
-    safety = install_faust_patches(frozenset(topics.events))
-    ensure_topics(settings.brokers, (*topics.events, topics.dlq), settings.partitions)
+    safety = install_faust_patches(frozenset(topics.consumed))
+    ensure_topics(settings.brokers, topics.created, settings.partitions, topics.configs)
     client = connect(settings.clickhouse)
     apply_ddl(client)
     ensure_version(client, settings.version, settings.describe_version())
@@ -156,7 +155,7 @@ def produce(*, input_name: str, brokers: str, topics: TopicNames, partitions: in
     from streams.kafka.admin import ensure_topics
     from streams.kafka.produce import produce as send
 
-    ensure_topics(brokers, (*topics.events, topics.dlq), partitions)
+    ensure_topics(brokers, topics.created, partitions, topics.configs)
     with open_input(input_name) as handle:
         sent = send(handle, brokers, topics, progress=say, rate=rate)
     say(f"produce: {sent:,} events sent to {brokers}")
@@ -166,8 +165,8 @@ def create_topics(*, brokers: str, topics: TopicNames, partitions: int) -> None:
     """Create the topics."""
     from streams.kafka.admin import ensure_topics
 
-    ensure_topics(brokers, (*topics.events, topics.dlq), partitions)
-    say(f"topics: {', '.join((*topics.events, topics.dlq))} ready ({partitions} partitions)")
+    ensure_topics(brokers, topics.created, partitions, topics.configs)
+    say(f"topics: {', '.join(topics.created)} ready ({partitions} partitions)")
 
 
 def status(*, brokers: str, topics: TopicNames, app_id: str, metrics_url: str) -> None:
@@ -175,7 +174,7 @@ def status(*, brokers: str, topics: TopicNames, app_id: str, metrics_url: str) -
     from streams.kafka.status import lag_table, worker_metrics
 
     print(f"consumer group {app_id} on {brokers}")
-    print(lag_table(brokers, app_id, topics.events))
+    print(lag_table(brokers, app_id, topics.consumed))
     if metrics_url:
         print(worker_metrics(metrics_url))
 

@@ -21,8 +21,7 @@ from operator import attrgetter
 from typing import Final
 
 from schemas.events import Event, Rejection
-from schemas.validation import parse_event
-from streams.engine.accounting import Accounting, Counters, parse_keyed
+from streams.engine.accounting import Accounting, Counters, parse_message
 from streams.engine.buffer import OutputBuffer
 from streams.engine.exceptions import OutputError
 from streams.engine.port import Position, Writer
@@ -56,8 +55,8 @@ class ReplayStats(Counters):
                 f"clickhouse write {self.write_seconds:.2f}s")
 
 
-Record = tuple[Position, bytes | None, bytes]
-"""A position, the Kafka key (None for a file line) and the message."""
+Record = tuple[Position, bytes | None, bytes | None]
+"""A position, the Kafka key (None for a file line) and the message (None: a tombstone)."""
 
 
 def file_records(lines: Iterable[bytes], source: str) -> Iterator[Record]:
@@ -72,20 +71,17 @@ def read_log(
     accounting: Accounting,
     stats: ReplayStats,
     progress: Progress | None = None,
-    *,
-    keyed: bool = False,
 ) -> dict[str, list[tuple[Event, Position]]]:
     """Validate and count every record (rejects are recorded); group valid events by lead.
 
-    ``keyed`` records come from Kafka and, like in the worker, must be keyed by their
-    ``lead_id``; file lines have no key.
+    Keys play no part (as in the worker, which routes by ``lead_id`` whatever the key).
     """
     started = time.monotonic()
     by_lead: defaultdict[str, list[tuple[Event, Position]]] = defaultdict(list)
     next_report = started + 2.0
     received = accounting.received
-    for position, key, value in records:
-        parsed = parse_keyed(key, value) if keyed else parse_event(value)
+    for position, _key, value in records:
+        parsed = parse_message(value)
         received(parsed, position)
         if not isinstance(parsed, Rejection):
             by_lead[parsed.lead_id].append((parsed, position))
@@ -158,8 +154,6 @@ def replay(
     buffer: OutputBuffer,
     writer: Writer,
     progress: Progress | None = None,
-    *,
-    keyed: bool = False,
 ) -> ReplayStats:
     """Replay records through ``buffer`` into ``writer``; rejects are kept with a reason.
 
@@ -170,7 +164,7 @@ def replay(
     accounting = Accounting(buffer, stats)
     started = time.monotonic()
     with _cyclic_gc_paused():
-        by_lead = read_log(records, accounting, stats, progress, keyed=keyed)
+        by_lead = read_log(records, accounting, stats, progress)
         folding = time.monotonic()
         fold_leads(by_lead, accounting, buffer, writer, stats)
         written_while_folding = stats.write_seconds

@@ -1,10 +1,12 @@
 """The Faust application: topics, lead-state table, agent and timers, wired from settings.
 
 Wiring, not logic: one agent (``streams.faust_app.agent``) over the four co-partitioned
-event topics, the lead state in a RocksDB-backed Faust table (changelogged to Kafka,
-with a standby replica for fast takeover), changed leads through the engine's output
-buffer to the writer (the ClickHouse sink, given by the composition root), rejects to
-the DLQ topic, acknowledgements after the flush (``streams.faust_app.ack``).
+event topics and the rerouted topic, the lead state in a RocksDB-backed Faust table
+(changelogged to Kafka, with a standby replica for fast takeover), changed leads through
+the engine's output buffer to the writer (the ClickHouse sink, given by the composition
+root), rejects to the DLQ topic and misrouted events to the rerouted topic
+(``streams.faust_app.deliveries``), acknowledgements after the flush
+(``streams.faust_app.ack``).
 """
 
 from __future__ import annotations
@@ -21,16 +23,20 @@ from streams.engine.accounting import Counters
 from streams.engine.buffer import OutputBuffer
 from streams.engine.expiry import Watermarks
 from streams.engine.port import Writer
-from streams.engine.processor import MessageProcessor
+from streams.engine.processor import DeadLetter, Forward, MessageProcessor
+from streams.engine.routing import ORIGIN_HEADER, HomePartitions, format_position
 from streams.engine.state import LeadState, encode_state
 from streams.faust_app import metrics
-from streams.faust_app.ack import AckAfterFlush
-from streams.faust_app.agent import Agent, DeadLetter
+from streams.faust_app.ack import AckAfterFlush, say
+from streams.faust_app.agent import Agent
+from streams.faust_app.deliveries import Deliveries, Outgoing
 from streams.faust_app.offset_guard import ConsumerSafety, OffsetGuard
 from streams.faust_app.settings import WorkerSettings
 from streams.faust_app.table_sweep import TableSweeper
 from streams.faust_app.timers import add_timers
+from streams.kafka.dead_letter import DLQ_LIMIT, dead_letter_record, halved
 from streams.kafka.security import KafkaSecurity
+from streams.kafka.topics import REROUTED_MAX_BYTES
 
 
 def build_app(
@@ -60,38 +66,39 @@ def build_app(
         broker_session_timeout=settings.session_timeout_s,
         consumer_group_instance_id=settings.instance_id or None,
         broker_credentials=broker_credentials(KafkaSecurity.from_env()),
+        # Rerouted events may be as large as the rerouted topic takes (FORWARD_LIMIT).
+        producer_max_request_size=REROUTED_MAX_BYTES,
     )
-    source = app.topic(*topics.events, key_type=bytes, value_type=bytes,
+    source = app.topic(*topics.consumed, key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw")
-    dlq = app.topic(topics.dlq, key_type=bytes, value_type=bytes,
-                    key_serializer="raw", value_serializer="raw")
     # bytes key and value types select Faust's "raw" codec for the changelog: the
     # state is already compact orjson (streams.engine.state), no second JSON layer.
     table = app.Table("lead_state", partitions=settings.partitions, key_type=bytes,
                       value_type=bytes)
 
-    async def dead_letter_lead(lead_id: str, state: LeadState, reason: str) -> None:
-        await dlq.send(key=lead_id.encode(), value=encode_state(state), headers={
-            "leadclock-reason": f"sink: {reason}".encode(),
-            "leadclock-source": b"sink",
-        })
+    async def produce(out: Outgoing) -> Any:
+        return await app.producer.send(out.topic, out.key, out.value, out.partition, None,
+                                       list(out.headers))
 
-    async def dead_letter(dead: DeadLetter, source_position: str) -> None:
-        key, value, reason = dead
-        await dlq.send(key=key, value=value, headers={
-            "leadclock-reason": reason.encode(),
-            "leadclock-source": source_position.encode(),
-        })
+    deliveries = Deliveries(produce, say)
+    outbox: list[Outgoing] = []
+
+    async def dead_letter_lead(lead_id: str, state: LeadState, reason: str) -> None:
+        record = dead_letter_record(lead_id.encode(), encode_state(state), f"sink: {reason}",
+                                    "sink")
+        await deliveries.submit(Outgoing(topics.dlq, record.key, record.value,
+                                         record.headers, None, "dead letter"))
 
     buffer = OutputBuffer(settings.engine)
-    flusher = AckAfterFlush(buffer, writer, dead_letter_lead)
+    flusher = AckAfterFlush(buffer, writer, dead_letter_lead, deliveries=deliveries)
     ttl = settings.state_ttl
     if ttl is not None:
         flusher.before_write = lambda: app.producer.flush()
-    dead: list[DeadLetter] = []
     processor = MessageProcessor(
-        table, buffer, lambda k, v, reason: dead.append((k, v, reason)), Counters(),
-        topic_roles=topics.roles if ttl else None)
+        table, buffer, lambda dead: outbox.append(dead_letter_out(topics.dlq, dead)),
+        Counters(), topic_roles=topics.roles if ttl else None,
+        home=HomePartitions(settings.partitions),
+        forward=lambda fwd: outbox.append(forward_out(topics.rerouted, fwd)))
     guard = OffsetGuard(lambda tp: safety.start_of(app.consumer, tp))
 
     def forget_offsets(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -102,11 +109,34 @@ def build_app(
     sweeper = TableSweeper(table, lambda: app.consumer, safety, topics.roles,
                            Watermarks(ttl)) if ttl else None
     agent = Agent(processor, buffer, flusher, safety, guard, lambda: app.consumer,
-                  dead_letter, dead, sweeper, auto_ack=settings.unsafe_auto_ack,
-                  started=time.monotonic())
+                  deliveries, outbox, topics.rerouted, sweeper,
+                  auto_ack=settings.unsafe_auto_ack, started=time.monotonic())
     app.agent(source, name="leadclock.process")(agent.run)
     add_timers(app, settings, agent, report)
     return app, flusher
+
+
+def dead_letter_out(dlq: str, dead: DeadLetter, limit: int = DLQ_LIMIT) -> Outgoing:
+    """The DLQ message of a rejected one, cut to fit ``limit``.
+
+    If Kafka still refuses it as too large, it is cut to half of that, and so on.
+    """
+    record = dead_letter_record(dead.key, dead.value, dead.reason,
+                                format_position(dead.position), limit)
+
+    def shrink() -> Outgoing | None:
+        half = halved(limit)
+        return None if half is None else dead_letter_out(dlq, dead, half)
+
+    return Outgoing(dlq, record.key, record.value, record.headers, None, "dead letter",
+                    shrink)
+
+
+def forward_out(rerouted: str, forward: Forward) -> Outgoing:
+    """The copy of a misrouted event on its lead's partition of the rerouted topic."""
+    origin = format_position(forward.origin).encode()
+    return Outgoing(rerouted, forward.key, forward.value, ((ORIGIN_HEADER, origin),),
+                    forward.partition, "rerouted event")
 
 
 def broker_credentials(security: KafkaSecurity) -> Any:

@@ -31,13 +31,14 @@ def add_timers(app: faust.App, settings: WorkerSettings, agent: Agent,
         # DLQ, and without this they would wait for the next message to be acked.
         idle_unacked = bool(flusher.unacked) and not buffer.pending()
         if flusher.stream is not None and (buffer.due() or idle_unacked):
-            await flusher.flush()
+            await flusher.flush_from_timer()
 
     @app.timer(interval=settings.progress_every_s)  # type: ignore[untyped-decorator]
     async def progress() -> None:
         stats = buffer.stats
         say(f"{counters.received:,} received: {counters.accepted:,} accepted, "
-            f"{counters.duplicates:,} duplicates, {counters.rejected:,} rejected; "
+            f"{counters.duplicates:,} duplicates, {counters.rejected:,} rejected, "
+            f"{counters.rerouted:,} rerouted; "
             f"{stats.leads:,} lead writes in {stats.flushes:,} flushes "
             f"({stats.failures:,} failed)"
             + (f"; {sweeper.expired:,} leads expired" if sweeper else ""))
@@ -47,7 +48,7 @@ def add_timers(app: faust.App, settings: WorkerSettings, agent: Agent,
         loop = asyncio.get_running_loop()
         try:
             lags = await loop.run_in_executor(
-                None, group_lag, settings.brokers, settings.app_id, settings.topics.events)
+                None, group_lag, settings.brokers, settings.app_id, settings.topics.consumed)
         except BrokerUnavailable as error:
             # The consumer reconnects by itself; the gauge just keeps its last value.
             say(f"lag unknown: {error}")
@@ -59,5 +60,5 @@ def add_timers(app: faust.App, settings: WorkerSettings, agent: Agent,
         @app.timer(interval=settings.report_every_s)  # type: ignore[untyped-decorator]
         async def print_report() -> None:
             if flusher.stream is not None:
-                await flusher.flush()
+                await flusher.flush_from_timer()
             print(report(), flush=True)

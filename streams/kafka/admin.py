@@ -9,7 +9,7 @@ lead's state.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
@@ -36,16 +36,23 @@ def admin_client(brokers: str) -> KafkaAdminClient:
         raise BrokerUnavailable(msg) from error
 
 
-def ensure_topics(brokers: str, names: Iterable[str], partitions: int) -> None:
-    """Create missing topics; refuse existing ones with another partition count."""
+def ensure_topics(brokers: str, names: Iterable[str], partitions: int,
+                  configs: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    """Create missing topics; refuse existing ones with another partition count.
+
+    ``configs`` holds the topic configuration of some names (applied on creation only).
+    """
     admin = admin_client(brokers)
+    configs = configs or {}
     try:
         wanted = list(names)
         existing = set(admin.list_topics())
         missing = [n for n in wanted if n not in existing]
         if missing:
             try:
-                admin.create_topics([NewTopic(n, partitions, 1) for n in missing])
+                admin.create_topics([NewTopic(n, partitions, 1,
+                                              topic_configs=dict(configs.get(n, {})))
+                                     for n in missing])
             except TopicAlreadyExistsError:
                 pass  # another process created it between list and create
         counts = _settled_partition_counts(admin, wanted)
