@@ -74,6 +74,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        msg = f"{text!r} is not a number of seconds (0 or more)"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         msg = f"{text!r} is not a port number (0-65535)"
@@ -138,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
                              "ClickHouse (loses the exactly-once effect on a crash)")
     worker.add_argument("--report-every", type=float, default=0.0, metavar="SECONDS",
                         help="print per-campaign results every N seconds (0: never)")
+    worker.add_argument("--shutdown-timeout", type=_seconds,
+                        default=_env("LEADCLOCK_SHUTDOWN_TIMEOUT", "30"), metavar="SECONDS",
+                        help="after SIGTERM/SIGINT, stop within this long: half of it to "
+                             "write what was processed, then exit anyway (status 3, stacks "
+                             "logged) (env LEADCLOCK_SHUTDOWN_TIMEOUT)")
+    worker.add_argument("--broker-wait", type=_seconds,
+                        default=_env("LEADCLOCK_BROKER_WAIT", "60"), metavar="SECONDS",
+                        help="at start, retry an unreachable broker this long before giving "
+                             "up (env LEADCLOCK_BROKER_WAIT)")
 
     replay = commands.add_parser("replay", help="re-attribute from a file or the topics")
     source = replay.add_mutually_exclusive_group(required=True)
@@ -211,7 +231,8 @@ def worker_settings(args: argparse.Namespace) -> WorkerSettings:
         session_timeout_s=args.session_timeout, metrics_port=args.metrics_port,
         metrics_host=args.metrics_host,
         progress_every_s=args.progress_every, report_every_s=args.report_every,
-        unsafe_auto_ack=args.unsafe_auto_ack,
+        unsafe_auto_ack=args.unsafe_auto_ack, shutdown_timeout_s=args.shutdown_timeout,
+        broker_wait_s=args.broker_wait,
     )
 
 

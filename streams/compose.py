@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -132,21 +133,26 @@ def worker(settings: WorkerSettings) -> None:
     from sinks.report import campaign_report
     from sinks.sink import ClickHouseSink
     from sinks.versions import ensure_version
-    from streams.faust_app.app import build_app, run
+    from streams.faust_app.app import build_app
+    from streams.faust_app.broker_wait import retry_bootstrap
     from streams.faust_app.patches import install_faust_patches
-    from streams.kafka.admin import ensure_topics
+    from streams.faust_app.runner import run
+    from streams.kafka.admin import ensure_topics, with_broker_wait
 
     topics = settings.topics
     safety = install_faust_patches(frozenset(topics.consumed))
-    ensure_topics(settings.brokers, topics.created, settings.partitions, topics.configs)
+    deadline = time.monotonic() + settings.broker_wait_s
+    with_broker_wait(lambda: ensure_topics(settings.brokers, topics.created,
+                                           settings.partitions, topics.configs),
+                     settings.broker_wait_s, lambda line: say(f"worker: {line}"))
+    retry_bootstrap(deadline, lambda line: say(f"worker: {line}"))
     client = connect(settings.clickhouse)
     apply_ddl(client)
     ensure_version(client, settings.version, settings.describe_version())
     writer = ClickHouseSink(client, settings.version, faults=Faults.from_env())
-    app, flusher = build_app(settings, writer, safety,
-                             report=lambda: campaign_report(client))
+    built = build_app(settings, writer, safety, report=lambda: campaign_report(client))
     with shared_if_embedded(client):
-        run(app, flusher, settings.metrics_port, settings.metrics_host)
+        run(built, settings)
 
 
 def produce(*, input_name: str, brokers: str, topics: TopicNames, partitions: int,

@@ -11,11 +11,9 @@ root), rejects to the DLQ topic and misrouted events to the rerouted topic
 
 from __future__ import annotations
 
-import logging
-import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import faust
 
@@ -26,11 +24,11 @@ from streams.engine.port import Writer
 from streams.engine.processor import DeadLetter, Forward, MessageProcessor
 from streams.engine.routing import ORIGIN_HEADER, HomePartitions, format_position
 from streams.engine.state import LeadState, encode_state
-from streams.faust_app import metrics
 from streams.faust_app.ack import AckAfterFlush, say
 from streams.faust_app.agent import Agent
 from streams.faust_app.deliveries import Deliveries, Outgoing
 from streams.faust_app.offset_guard import ConsumerSafety, OffsetGuard
+from streams.faust_app.quiet_logs import Outage, QuietLogs
 from streams.faust_app.settings import WorkerSettings
 from streams.faust_app.table_sweep import TableSweeper
 from streams.faust_app.timers import add_timers
@@ -39,10 +37,18 @@ from streams.kafka.security import KafkaSecurity
 from streams.kafka.topics import REROUTED_MAX_BYTES
 
 
+class Built(NamedTuple):
+    """The Faust app and what ``streams.faust_app.runner.run`` needs beside it."""
+
+    app: faust.App
+    flusher: AckAfterFlush
+    logs: QuietLogs
+
+
 def build_app(
     settings: WorkerSettings, writer: Writer, safety: ConsumerSafety,
     report: Callable[[], str] | None = None,
-) -> tuple[faust.App, AckAfterFlush]:
+) -> Built:
     """Create the Faust app, its topics, table, agent and timers.
 
     ``safety`` is what ``install_faust_patches`` returned; ``report`` (if any) renders
@@ -112,8 +118,9 @@ def build_app(
                   deliveries, outbox, topics.rerouted, sweeper,
                   auto_ack=settings.unsafe_auto_ack, started=time.monotonic())
     app.agent(source, name="leadclock.process")(agent.run)
-    add_timers(app, settings, agent, report)
-    return app, flusher
+    logs = QuietLogs(Outage(settings.brokers))
+    add_timers(app, settings, agent, report, logs.outage)
+    return Built(app, flusher, logs)
 
 
 def dead_letter_out(dlq: str, dead: DeadLetter, limit: int = DLQ_LIMIT) -> Outgoing:
@@ -148,23 +155,3 @@ def broker_credentials(security: KafkaSecurity) -> Any:
     if security.tls:
         return faust.SSLCredentials(security.ssl_context())
     return None
-
-
-def run(app: faust.App, flusher: AckAfterFlush, metrics_port: int,
-        metrics_host: str = "127.0.0.1") -> None:
-    """Run the app until SIGINT/SIGTERM; a fatal sink error is re-raised after shutdown."""
-    metrics.serve(metrics_port, metrics_host)
-    worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
-                          stdout=sys.stdout, stderr=sys.stderr)
-    # aiokafka builds a debug record per produced message unless told otherwise.
-    for name in ("aiokafka", "kafka", "faust", "mode"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    # Faust warns "producer buffer full" whenever changelog writes wait for the
-    # producer, which with a linger is ordinary backpressure, not a fault.
-    logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
-    try:
-        worker.execute_from_commandline()
-    except SystemExit:
-        if flusher.fatal is not None:
-            raise flusher.fatal from None
-        raise

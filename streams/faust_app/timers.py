@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 import faust
@@ -10,16 +11,19 @@ import faust
 from streams.faust_app import metrics
 from streams.faust_app.ack import say
 from streams.faust_app.agent import Agent
+from streams.faust_app.quiet_logs import Outage
 from streams.faust_app.settings import WorkerSettings
 from streams.kafka.admin import group_lag
 from streams.kafka.exceptions import BrokerUnavailable
 
 FLUSH_CHECK_S = 0.5
 LAG_EVERY_S = 10.0
+OUTAGE_CHECK_S = 1.0
+lag_log = logging.getLogger("leadclock.lag")
 
 
 def add_timers(app: faust.App, settings: WorkerSettings, agent: Agent,
-               report: Callable[[], str] | None) -> None:
+               report: Callable[[], str] | None, outage: Outage) -> None:
     """Register the timers on ``app``."""
     flusher, buffer = agent.flusher, agent.buffer
     counters, sweeper = agent.processor.counters, agent.sweeper
@@ -51,10 +55,16 @@ def add_timers(app: faust.App, settings: WorkerSettings, agent: Agent,
                 None, group_lag, settings.brokers, settings.app_id, settings.topics.consumed)
         except BrokerUnavailable as error:
             # The consumer reconnects by itself; the gauge just keeps its last value.
-            say(f"lag unknown: {error}")
+            # (Logged, so that it is part of an outage report, not a line per timer.)
+            lag_log.warning("lag unknown: %s", error)
             return
         for tp, behind in lags.items():
             metrics.LAG.labels(tp.topic, str(tp.partition)).set(behind)
+
+    @app.timer(interval=OUTAGE_CHECK_S)  # type: ignore[untyped-decorator]
+    async def outage_over() -> None:
+        if outage.started is not None:  # the check may probe the broker: off the loop
+            await asyncio.get_running_loop().run_in_executor(None, outage.check)
 
     if report is not None and settings.report_every_s > 0:
         @app.timer(interval=settings.report_every_s)  # type: ignore[untyped-decorator]

@@ -9,7 +9,8 @@ lead's state.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
@@ -18,6 +19,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from streams.kafka.exceptions import BrokerUnavailable, TopicsMismatch
 from streams.kafka.security import client_security
 
+T = TypeVar("T")
 CLIENT_ID = "leadclock-admin"
 BOOTSTRAP_TIMEOUT_MS = 8_000
 """How long a command waits for an unreachable broker before saying so."""
@@ -34,6 +36,31 @@ def admin_client(brokers: str) -> KafkaAdminClient:
     except (KafkaError, OSError) as error:
         msg = f"cannot reach Kafka at {brokers}: {type(error).__name__}"
         raise BrokerUnavailable(msg) from error
+
+
+def with_broker_wait(call: Callable[[], T], wait_s: float, log: Callable[[str], None],
+                     sleep: Callable[[float], None] = time.sleep) -> T:
+    """``call()``, retried with backoff (0.5 s doubling to 5 s) while Kafka is unreachable.
+
+    After ``wait_s`` seconds the last ``BrokerUnavailable`` is raised (one line); one
+    line says that the command is waiting, the first time it has to.
+    """
+    deadline = time.monotonic() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            return call()
+        except BrokerUnavailable as error:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if wait_s > 0:
+                    msg = f"{error} (waited {wait_s:g}s, see --broker-wait)"
+                    raise BrokerUnavailable(msg) from error
+                raise
+            if delay == 0.5:
+                log(f"{error}; retrying for up to {left:.0f}s (--broker-wait)")
+            sleep(min(delay, left))
+            delay = min(delay * 2, 5.0)
 
 
 def ensure_topics(brokers: str, names: Iterable[str], partitions: int,

@@ -2,7 +2,10 @@
 
 ``leadclock replay --from-topics`` re-attributes what the topics retain: it reads each
 partition of the four event topics up to the end offset it had when the replay
-started, so a replay of a live topic terminates and is reproducible.
+started, so a replay of a live topic terminates and is reproducible. It does not read
+the worker's ``rerouted`` topic: its messages are copies of events that are on the
+event topics already, and the replay groups events by lead itself, whatever partition
+they are on. Messages are accounted for at their positions, as the worker does.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from streams.engine.replay import Record
 from streams.kafka.admin import end_offsets
 from streams.kafka.exceptions import BrokerUnavailable
 from streams.kafka.security import client_security
+from streams.kafka.tolerant_records import install_kafka_python
 from streams.kafka.topics import TopicNames
 
 
 def topic_records(brokers: str, topics: TopicNames) -> Iterator[Record]:
     """Every message of the event topics up to their current end, with its position."""
+    install_kafka_python()  # a header name that is not UTF-8 must not stop the replay
     ends = {tp: end for tp, end in end_offsets(brokers, topics.events).items() if end > 0}
     if not ends:
         return
