@@ -2,13 +2,16 @@
 
 Enabled only through ``LEADCLOCK_FAULTS`` (``flush_transient=5`` fails the next five
 flushes as if ClickHouse were away; ``refuse_lead=ID`` makes every insert holding that
-lead's rows fail permanently, as a data error would), so a test can drive a real worker
+lead's rows fail permanently, as a data error would; ``flush_bug=1`` raises an
+unexpected error in the next flush, as a bug would; ``flush_stuck=1`` blocks the next
+flush's thread for good, as a hung connection would), so a test can drive a real worker
 process through these without mocking ClickHouse.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -21,6 +24,8 @@ class Faults:
 
     flush_transient: int = 0
     refuse_lead: str = ""
+    flush_bug: int = 0
+    flush_stuck: int = 0
 
     @classmethod
     def from_env(cls) -> Faults:
@@ -28,14 +33,23 @@ class Faults:
         faults = cls()
         for item in os.environ.get("LEADCLOCK_FAULTS", "").split(","):
             name, _, count = item.partition("=")
-            if name.strip() == "flush_transient" and count.strip().isdigit():
-                faults.flush_transient = int(count)
-            elif name.strip() == "refuse_lead":
+            name = name.strip()
+            if name in ("flush_transient", "flush_bug", "flush_stuck") and \
+                    count.strip().isdigit():
+                setattr(faults, name, int(count))
+            elif name == "refuse_lead":
                 faults.refuse_lead = count.strip()
         return faults
 
     def before_flush(self) -> None:
-        """Raise an injected transient failure while any remain."""
+        """Raise (or hang) as injected, while any injected failure remains."""
+        if self.flush_stuck > 0:
+            self.flush_stuck -= 1
+            threading.Event().wait()  # never set: this thread is stuck for good
+        if self.flush_bug > 0:
+            self.flush_bug -= 1
+            msg = "injected fault: a bug in the sink (LEADCLOCK_FAULTS)"
+            raise RuntimeError(msg)
         if self.flush_transient > 0:
             self.flush_transient -= 1
             msg = "injected fault: ClickHouse unavailable (LEADCLOCK_FAULTS)"

@@ -79,6 +79,8 @@ class AckAfterFlush:
         meanwhile. Messages added during a flush wait for the next one.
         """
         async with self.lock:
+            if self.fatal is not None:
+                return  # the worker is stopping after an error: acknowledge nothing more
             events, self.unacked = self.unacked, []
             try:
                 await self._write_until_done()

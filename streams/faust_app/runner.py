@@ -26,7 +26,8 @@ def run(built: Built, settings: WorkerSettings) -> None:
     """Run the app until SIGINT/SIGTERM; a fatal error is re-raised after shutdown."""
     app, flusher = built.app, built.flusher
     metrics.serve(settings.metrics_port, settings.metrics_host)
-    shutdown = Shutdown(settings.shutdown_timeout_s, lambda: app.consumer, say)
+    shutdown = Shutdown(settings.shutdown_timeout_s, lambda: app.consumer, say,
+                        abandon=lambda: flusher.fatal is not None)
     worker = LeadclockWorker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
                              stdout=sys.stdout, stderr=sys.stderr, shutdown=shutdown,
                              logs=built.logs)

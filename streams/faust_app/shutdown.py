@@ -48,6 +48,9 @@ class Shutdown:
     consumer: Callable[[], Any]
     """The app's consumer (Faust's, with the ``_unacked_messages`` it waits for)."""
     log: Callable[[str], None]
+    abandon: Callable[[], bool] = lambda: False
+    """True when nothing more will be written (the worker stops after an error): the
+    unacknowledged messages are then given up at once instead of after half the timeout."""
     exit: Callable[[int], None] = os._exit
     began: float | None = None
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
@@ -61,7 +64,7 @@ class Shutdown:
         self.began = time.monotonic()
         self._loop = loop
         self.log(f"stopping: writing what was processed (at most {self.timeout_s:g}s)")
-        loop.call_later(self.timeout_s / 2, self.give_up_unacked)
+        loop.call_later(0 if self.abandon() else self.timeout_s / 2, self.give_up_unacked)
         threading.Thread(target=self._watch, name="leadclock-shutdown-watchdog",
                          daemon=True).start()
 
@@ -70,9 +73,9 @@ class Shutdown:
         unacked = self.consumer()._unacked_messages
         if unacked and not self._gave_up:
             self._gave_up = True
-            self.log(f"stopping: {len(unacked):,} messages could not be written in "
-                     f"{self.timeout_s / 2:g}s; they stay uncommitted and are processed "
-                     f"again at the next start")
+            self.log(f"stopping: {len(unacked):,} messages were not written "
+                     f"{'after the error' if self.abandon() else f'in {self.timeout_s / 2:g}s'}"
+                     f"; they stay uncommitted and are processed again at the next start")
             unacked.clear()
 
     def _watch(self) -> None:
