@@ -8,13 +8,15 @@ as ERROR with a traceback: an 8 s broker outage once wrote 35,606 lines (3.7 MB)
   unreachable; retrying"), nothing while it lasts, one INFO when it is over, with its
   duration (``Outage``; the end is seen by ``Outage.check``, called every second);
 * conditions expected at start-up or after a restart (the group coordinator not yet
-  available, a coordinator marked dead): not logged (they heal by themselves);
+  available, a coordinator marked dead): not logged (they heal by themselves); a lost
+  heartbeat: part of an outage if there was one within a minute, else one WARNING;
 * the same kind of record again (same logger, level and message with numbers taken
   out) within ``RATE_LIMIT_S``: dropped, and counted on the next one that passes;
 * no traceback for the conditions above; tracebacks stay for everything unexpected;
 * mode's "Timer ... is overlapping" (a flush took longer than its check interval, which
-  is ordinary under load): not logged. Faust's shutdown wait, which would print every
-  waiting message, is logged as a count.
+  is ordinary under load) and kafka-python's "... is blocking the event loop" (its own
+  selector, in the lag timer's thread, on a loaded machine): not logged. Faust's
+  shutdown wait, which would print every waiting message, is logged as a count.
 """
 
 from __future__ import annotations
@@ -30,18 +32,23 @@ from typing import Final, Literal
 RATE_LIMIT_S: Final = 30.0
 OUTAGE_QUIET_S: Final = 3.0
 """An outage is over once no connection error was seen this long and a broker answers."""
+AFTERSHOCK_S: Final = 60.0
+"""After an outage, the group coordinator's complaints are part of it (not logged)."""
 LIBRARIES: Final = ("aiokafka", "kafka", "faust", "mode", "leadclock")
 _OUTAGE: Final = re.compile(
     r"Connect call failed|ECONNREFUSED|ECONNRESET|NodeNotReadyError|KafkaConnectionError|"
     r"Unable to update metadata|Unable connect to node|Connection lost|Connection at .* closed|"
     r"Unable to bootstrap|Bootstrap|cannot reach Kafka|Heartbeat send request failed|"
     r"Error sending HeartbeatRequest|Unable to request metadata|KafkaTimeoutError|"
-    r"RequestTimedOutError|Failed fetch messages")
+    r"RequestTimedOutError|Failed fetch messages|socket disconnected|Connection reset|"
+    r"Broken pipe|NoBrokersAvailable")
 _STARTUP: Final = re.compile(
     r"GroupCoordinatorNotAvailableError|CoordinatorNotAvailable|NotCoordinatorForGroup|"
     r"Marking the coordinator dead|CoordinatorLoadInProgress")
+_COORDINATOR: Final = re.compile(
+    r"Heartbeat failed|Heartbeat session expired|coordinator dead|is either not started")
 _NUMBERS: Final = re.compile(r"\d+")
-Kind = Literal["outage", "startup", "overlap", "wait_empty", "other"]
+Kind = Literal["outage", "startup", "coordinator", "overlap", "wait_empty", "other"]
 log = logging.getLogger("leadclock.worker")
 
 
@@ -52,12 +59,15 @@ def classify(record: logging.LogRecord) -> Kind:
     text = record.getMessage() if record.args else str(record.msg)
     if record.exc_info and record.exc_info[1] is not None:
         text += f" {type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
-    if "is overlapping" in text and str(record.msg).startswith("Timer "):
+    if ("is overlapping" in text and str(record.msg).startswith("Timer ")) or (
+            "It is blocking the event loop" in text):
         return "overlap"
     if str(record.msg).startswith("wait_empty: Waiting for tasks"):
         return "wait_empty"
     if _STARTUP.search(text):
         return "startup"
+    if _COORDINATOR.search(text):
+        return "coordinator"
     if _OUTAGE.search(text):
         return "outage"
     return "other"
@@ -95,7 +105,12 @@ class Outage:
     probe: Callable[[str], bool] = field(default_factory=lambda: broker_answers)
     started: float | None = None
     last_symptom: float = 0.0
+    ended: float = float("-inf")
     outages: int = 0
+
+    def recent(self) -> bool:
+        """True during an outage and for a minute after it (its aftershocks)."""
+        return self.started is not None or self.clock() - self.ended < AFTERSHOCK_S
 
     def symptom(self, record: logging.LogRecord) -> None:
         """A connection error was logged: an outage starts (once) or goes on."""
@@ -116,6 +131,7 @@ class Outage:
             log.info("Kafka at %s is reachable again, after %.1fs", self.brokers,
                      self.last_symptom - self.started + OUTAGE_QUIET_S)
             self.started = None
+            self.ended = self.clock()
 
 
 def broker_answers(brokers: str) -> bool:
@@ -145,11 +161,21 @@ class QuietLogs(logging.Filter):
         """Keep, rewrite or drop one record."""
         if record.name == log.name:
             return True  # the outage reports themselves
+        if record.levelno < logging.WARNING:
+            return False  # the handlers pass INFO for those reports only
         kind = classify(record)
         if kind == "overlap" or kind == "startup":
             return False
-        if kind == "outage":
-            self.outage.symptom(record)
+        if kind == "coordinator":
+            if self.outage.recent():
+                return False
+            record.levelno, record.levelname = logging.WARNING, "WARNING"  # it heals
+            record.exc_info = None
+        elif kind == "outage":
+            # kafka-python only serves the lag timer, from a thread whose errors can
+            # arrive seconds late: the worker's own consumer (aiokafka) tells outages.
+            if not record.name.startswith(("kafka", "leadclock.lag")):
+                self.outage.symptom(record)
             return False
         if kind == "wait_empty":
             waiting = record.args[0] if isinstance(record.args, tuple) and record.args else ()
@@ -159,8 +185,13 @@ class QuietLogs(logging.Filter):
 
 
 def install(handlers: Iterable[logging.Handler], quiet: QuietLogs) -> None:
-    """Add the filter to ``handlers`` (the root logger's, once logging is set up)."""
+    """Add the filter to ``handlers`` (the root logger's, once logging is set up).
+
+    The handlers then pass INFO, for the end of an outage; the filter keeps every other
+    record below WARNING out, as the worker's log level says.
+    """
     for handler in handlers:
         if quiet not in handler.filters:
             handler.addFilter(quiet)
+        handler.setLevel(min(handler.level or logging.INFO, logging.INFO))
     logging.getLogger("leadclock").setLevel(logging.INFO)

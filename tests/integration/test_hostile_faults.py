@@ -30,8 +30,12 @@ pytestmark = pytest.mark.integration
 
 def _some_events(hostile: Hostile, topics: TopicNames, leads: int, seed: int) -> None:
     """Demo events on CRC32 or random partitions (mostly away from their lead's)."""
-    rng = random.Random(seed)
-    for message in build(leads=leads, seed=seed).messages:
+    _send_events(hostile, topics, build(leads=leads, seed=seed).messages, random.Random(seed))
+
+
+def _send_events(hostile: Hostile, topics: TopicNames, messages: list[bytes],
+                 rng: random.Random) -> None:
+    for message in messages:
         parsed = parse_event(message)
         if isinstance(parsed, Rejection):
             hostile.send(topics.calls, rng.randrange(PARTITIONS), None, message)
@@ -138,12 +142,13 @@ def test_kill_9_during_the_repartition_hop_keeps_views_exact(
 
 
 def _paced(hostile: Hostile, topics: TopicNames) -> None:
-    """Send ~15 000 messages, mostly misrouted, over ~10 s."""
+    """Send ~15 000 messages, mostly misrouted, in ten bursts over ~10 s."""
+    messages = build(leads=2_700, seed=61).messages
+    rng = random.Random(61)
     started = time.monotonic()
-    batches = 0
-    for seed in (61, 62, 63):
-        _some_events(hostile, topics, leads=900, seed=seed)
-        batches += 1
-        ahead = batches * 3.3 - (time.monotonic() - started)
+    step = len(messages) // 10 + 1
+    for burst, first in enumerate(range(0, len(messages), step), 1):
+        _send_events(hostile, topics, messages[first:first + step], rng)
+        ahead = burst - (time.monotonic() - started)
         if ahead > 0:
             time.sleep(ahead)
