@@ -63,10 +63,11 @@ class PrivateBroker:
         self._script("stop")
 
 
-@pytest.fixture
-def private_broker(tmp_path: Path, kafka_brokers: str) -> Iterator[PrivateBroker]:
-    """A single-node broker for this test only (the session broker fetched the jars)."""
-    broker = PrivateBroker(tmp_path / "kafka", _free_port(), _free_port())
+@pytest.fixture(scope="module")
+def private_broker(tmp_path_factory: pytest.TempPathFactory,
+                   kafka_brokers: str) -> Iterator[PrivateBroker]:
+    """A single-node broker for these tests only (the session broker fetched the jars)."""
+    broker = PrivateBroker(tmp_path_factory.mktemp("kafka"), _free_port(), _free_port())
     broker.start()
     try:
         yield broker
@@ -108,4 +109,28 @@ def test_a_broker_outage_is_one_warning_and_one_info(
     assert sum("reachable again" in line and "INFO" in line for line in during) == 1
     assert not [line for line in during if "ERROR" in line or "Traceback" in line]
     assert b"\x1b[" not in log.read_bytes()  # no terminal control codes in a log file
+    assert_same(batch(data.valid, EngineConfig()), read_views(worker.dsn))
+
+
+def test_a_worker_started_before_its_broker_waits_for_it(
+    private_broker: PrivateBroker, topic_prefix: str, tmp_path: Path
+) -> None:
+    """--broker-wait: the worker retries at start instead of exiting with a traceback."""
+    brokers = private_broker.address
+    topics = TopicNames.with_prefix(topic_prefix)
+    data = build(leads=100, seed=72)
+    private_broker.stop()
+    worker = Worker(brokers, topic_prefix, tmp_path, app_id=f"{topic_prefix}w",
+                    extra=("--broker-wait", "150"))
+    try:
+        worker.start()
+        time.sleep(3)
+    finally:
+        private_broker.start()
+    ensure_topics(brokers, topics.created, 4, topics.configs)  # the worker may be first
+    produce(data.messages, brokers, topics)
+    worker.wait_caught_up(topics.consumed, timeout=240)
+    assert worker.stop() == 0, worker.tail()
+    log = worker.tail(1000)
+    assert "retrying for up to" in log and "Traceback" not in log
     assert_same(batch(data.valid, EngineConfig()), read_views(worker.dsn))
