@@ -7,12 +7,7 @@ The outage is made on a private broker (``deploy/local/kafka.sh`` with its own
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,57 +17,14 @@ from streams.kafka.admin import ensure_topics
 from streams.kafka.produce import produce
 from streams.kafka.topics import TopicNames
 from tests.compare import assert_same
-from tests.conftest import ROOT
 from tests.integration.dataset import build
 from tests.integration.harness import Worker, read_views
+from tests.integration.private_broker import PrivateBroker
 from tests.oracle import batch
 
 pytestmark = pytest.mark.integration
 OUTAGE_S = 8.0
 MAX_LINES = 50
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class PrivateBroker:
-    """A broker of this test's own (data under its tmp dir, its own ports)."""
-
-    directory: Path
-    port: int
-    controller_port: int
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _script(self, action: str) -> None:
-        env = {**os.environ, "KAFKA_DIR": str(self.directory), "KAFKA_PORT": str(self.port),
-               "KAFKA_CONTROLLER_PORT": str(self.controller_port)}
-        subprocess.run(["bash", str(ROOT / "deploy" / "local" / "kafka.sh"), action],
-                       env=env, check=True, capture_output=True, timeout=180)
-
-    def start(self) -> None:
-        self._script("start")
-
-    def stop(self) -> None:
-        self._script("stop")
-
-
-@pytest.fixture(scope="module")
-def private_broker(tmp_path_factory: pytest.TempPathFactory,
-                   kafka_brokers: str) -> Iterator[PrivateBroker]:
-    """A single-node broker for these tests only (the session broker fetched the jars)."""
-    broker = PrivateBroker(tmp_path_factory.mktemp("kafka"), _free_port(), _free_port())
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
 
 
 def test_a_broker_outage_is_one_warning_and_one_info(
