@@ -1,4 +1,4 @@
-"""The worker's live scorecard: distinct leads, goal-model revenue, projection columns when they exist."""
+"""The live scorecard: distinct leads, goal-model revenue, projection columns once they exist."""
 
 from __future__ import annotations
 
