@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from schemas.campaigns import parse_registry
 from schemas.registry_render import to_yaml
+from streams.demo_campaigns import demo_campaigns, registry_csv
 from tests.campaign_strategies import day
 from tests.integration.harness import clickhouse_dsn, run_cli
 from tests.unit.test_oracle_judgment import CYBER_MONDAY, OUTBOUND
@@ -108,3 +110,35 @@ def test_load_and_list_errors_are_one_line(tmp_path: Path) -> None:
     assert "no campaign registry in this database yet" in err
     code, _, err = _cli("campaigns", "--clickhouse", dsn)
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_an_unreachable_clickhouse_is_one_line(tmp_path: Path) -> None:
+    registry = tmp_path / "campaigns.csv"
+    registry.write_text(GOOD, encoding="utf-8", newline="")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for args in (("load", str(registry)), ("list",)):
+        code, _, err = _cli("campaigns", *args, "--clickhouse", f"http://127.0.0.1:{port}/db")
+        assert code == 1 and "Traceback" not in err
+        assert err.strip().splitlines() == [
+            f"leadclock campaigns {args[0]}: error: {err.split('error: ', 1)[1].strip()}"]
+        assert f"cannot open ClickHouse at http://127.0.0.1:{port}" in err
+
+
+def test_the_demo_writes_its_registry_next_to_its_events(tmp_path: Path) -> None:
+    events = tmp_path / "demo.ndjson"
+    code, _, err = _cli("demo", "--leads", "40", "--output", str(events))
+    assert code == 0, err
+    written = tmp_path / "demo.campaigns.csv"
+    assert f"demo: campaign registry written to {written}" in err
+    parsed = parse_registry(str(written), written.read_bytes(), date(2026, 1, 1))
+    assert parsed == list(demo_campaigns(40))
+    elsewhere = tmp_path / "mine.csv"
+    assert _cli("demo", "--leads", "40", "--output", "-", "--campaigns", str(elsewhere))[0] == 0
+    assert elsewhere.read_bytes() == registry_csv(40).encode()  # CRLF kept, as RFC 4180 says
+    code, _, err = _cli("demo", "--leads", "40", "--output", str(tmp_path / "no" / "x.ndjson"))
+    assert code == 1
+    missing = tmp_path / "no" / "x.campaigns.csv"
+    assert err.strip() == f"leadclock demo: error: cannot write {missing}: No such file or " \
+        "directory"
