@@ -178,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--read-only", action="store_true",
                        help="refuse writes (for dashboards); default: read-write")
 
+    dashboard = commands.add_parser("dashboard", help="serve the dashboard page and its API")
+    _add_clickhouse(dashboard)
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default 127.0.0.1: this machine only)")
+    dashboard.add_argument("--port", type=_port, default=8050,
+                           help="port to listen on (default 8050; 0 picks a free one)")
+
     campaigns = commands.add_parser("campaigns", help="the campaign registry (SPEC §6)")
     registry = campaigns.add_subparsers(dest="registry_command", required=True,
                                         parser_class=_Parser)
@@ -263,6 +270,8 @@ def _run(args: argparse.Namespace) -> None:
                      campaigns=args.campaigns)
     elif command == "serve":
         compose.serve(_dsn(args), host=args.host, port=args.port, read_only=args.read_only)
+    elif command == "dashboard":
+        compose.dashboard(_dsn(args), host=args.host, port=args.port)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

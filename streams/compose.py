@@ -46,7 +46,7 @@ def open_input(name: str) -> Iterator[IO[bytes]]:
 
 
 @contextmanager
-def shared_if_embedded(client: Client) -> Iterator[None]:
+def shared_if_embedded(client: Client, *, announce: bool = True) -> Iterator[None]:
     """While this process holds an embedded database, share it through a gateway.
 
     The embedded engine allows one process per directory; a long-running holder (the
@@ -60,12 +60,13 @@ def shared_if_embedded(client: Client) -> Iterator[None]:
     found = route(client)
     if found is None or found.gateway is not None or not found.dsn.startswith("chdb:"):
         note = sharing_note(client)
-        if note:
+        if note and announce:
             say(note)
         yield
         return
     with gateway_thread(found.dsn) as running:
-        say(f"sharing the embedded ClickHouse {running.directory} at {running.url}")
+        if announce:
+            say(f"sharing the embedded ClickHouse {running.directory} at {running.url}")
         yield
 
 
@@ -262,3 +263,18 @@ def serve(dsn: str, *, host: str, port: int, read_only: bool) -> None:
 
     serve_until_signal(dsn, host=host, port=port, read_only=read_only, announce=announce)
     say("serve: stopped")
+
+
+def dashboard(dsn: str, *, host: str, port: int) -> None:
+    """Serve the dashboard page until interrupted (docs/dashboard.md)."""
+    from sinks.client import connect, redact
+    from streams.web.server import serve as serve_page
+
+    client = connect(dsn)
+    try:
+        # Quiet: the page's own line says where it serves; the gateway's URL is in the
+        # directory's endpoint file for other processes (docs/embedded-sharing.md).
+        with shared_if_embedded(client, announce=False):
+            serve_page(client, redact(dsn), host, port, say=say)
+    finally:
+        client.close()
