@@ -40,7 +40,7 @@ FROM v_revenue_projection
 class Projection:
     """A campaign's projected revenue in one currency, and when to judge it on revenue."""
 
-    projected_minor: int
+    projected_minor: int | None  # None: too little history to project
     judge_from: date | None
     status: str
 
@@ -96,7 +96,8 @@ def _projections(client: Client) -> dict[tuple[str, str, str], Projection] | Non
     if not client.command("EXISTS TABLE v_revenue_projection"):
         return None
     return {
-        (str(cid), str(model), str(cur)): Projection(int(projected), judge_from, str(status))
+        (str(cid), str(model), str(cur)): Projection(
+            None if projected is None else int(projected), judge_from, str(status))
         for cid, model, cur, projected, judge_from, status in client.query(
             _PROJECTION).result_rows
     }
@@ -122,12 +123,18 @@ def _actual(line: ScorecardLine) -> str:
     return str(line.actual)
 
 
+def _projected(projection: dict[str, Projection]) -> str:
+    amounts = {c: p.projected_minor for c, p in projection.items() if p.projected_minor}
+    if amounts:
+        return _money({c: v for c, v in amounts.items() if v is not None})
+    if any(p.status == "too_little_history" for p in projection.values()):
+        return "too little history"
+    return "-"
+
+
 def _judge_from(projection: dict[str, Projection]) -> str:
     days = [p.judge_from for p in projection.values() if p.judge_from is not None]
-    if days:
-        return max(days).isoformat()
-    statuses = {p.status for p in projection.values()}
-    return ", ".join(sorted(statuses)) or "-"
+    return max(days).isoformat() if days else "-"
 
 
 def render(as_of: datetime | None, lines: Sequence[ScorecardLine],
@@ -145,8 +152,7 @@ def render(as_of: datetime | None, lines: Sequence[ScorecardLine],
                  str(line.reached), str(line.warmed), str(line.hot), _money(line.revenue)]
         if with_projection:
             projection = line.projection or {}
-            cells += [_money({c: p.projected_minor for c, p in projection.items()}),
-                      _judge_from(projection) if projection else "-"]
+            cells += [_projected(projection), _judge_from(projection)]
         rows.append(cells)
     numeric = {"actual", "reached", "warmed", "hot"}
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

@@ -35,6 +35,7 @@ def _row(report: str, campaign: str) -> list[str]:
 
 def test_the_scorecard_counts_distinct_leads_and_judges_each_campaign(client: Client) -> None:
     _story(client)
+    client.command("DROP VIEW v_revenue_projection")  # as before the projection existed
     report = campaign_report(client)
     lines = report.splitlines()
     assert lines[0].startswith("scorecard as of 2027-01-10 12:00:00 UTC")
@@ -56,8 +57,14 @@ def test_the_scorecard_counts_distinct_leads_and_judges_each_campaign(client: Cl
 
 def test_projection_columns_appear_once_the_projection_view_exists(client: Client) -> None:
     _story(client)
+    report = campaign_report(client)
+    header = report.splitlines()[1].split()
+    assert header[-3:] == ["projected", "judge", "from"]
+    # One campaign, no mature history: too little history; judge it on its revenue due day.
+    assert _row(report, "cyber-monday")[-5:] == ["USD", "too", "little", "history",
+                                                 "2027-03-01"]
     client.command("""
-        CREATE VIEW v_revenue_projection AS
+        CREATE OR REPLACE VIEW v_revenue_projection AS
         SELECT campaign_id, 'marketing' AS kind, 'linear' AS model, 'USD' AS currency,
                toInt64(15000) AS revenue_minor, 0.5 AS matured_share,
                toInt64(30000) AS projected_revenue_minor, toDate('2027-02-01') AS judge_from,
