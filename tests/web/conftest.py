@@ -2,9 +2,8 @@
 
 One package-scoped database for all dashboard tests (chdb allows one open path per
 process; the package scope closes it before any other test package runs). The registry
-is loaded with ``leadclock campaigns load``, as a user does; ``v_revenue_projection``
-does not exist yet, so ``standin_views.sql`` fakes it (STAND-IN: delete it once the
-projection's DDL lands).
+is loaded with ``leadclock campaigns load``, as a user does, and every panel reads the
+real §6 views.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from streams.web.db import ClientReader
 from streams.web.handlers import Limits
 from streams.web.server import Running, start
 
-STANDIN_SQL = Path(__file__).with_name("standin_views.sql")
 DEMO_LEADS = 300
 
 # The dashboard's test registry, loaded with `leadclock campaigns load`. cold-outbound
@@ -47,17 +45,6 @@ class Served:
     """Base URL without the trailing slash, e.g. http://127.0.0.1:41234."""
 
 
-def install_standins(client: Client) -> None:
-    """STAND-IN: ``v_revenue_projection`` while no real one exists (delete it then)."""
-    if client.query("EXISTS TABLE v_revenue_projection").result_rows[0][0]:
-        return
-    text = "\n".join(line for line in STANDIN_SQL.read_text().splitlines()
-                     if not line.lstrip().startswith("--"))
-    for statement in text.split(";"):
-        if statement.strip():
-            client.command(statement)
-
-
 @pytest.fixture(scope="package")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoDb]:
     """The demo dataset replayed through `leadclock replay`, and the registry loaded."""
@@ -68,7 +55,6 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoDb]:
     assert main(["replay", "--input", str(events), "--clickhouse", dsn]) == 0
     assert main(["campaigns", "load", str(REGISTRY), "--clickhouse", dsn]) == 0
     client = connect(dsn)
-    install_standins(client)
     yield DemoDb(dsn, client)
     client.close()
 

@@ -1,7 +1,7 @@
 """The dashboard's JSON API over HTTP, against embedded ClickHouse filled by a demo replay.
 
-Panel figures are checked against the views they read (queried directly), so these
-tests hold for the real §6 views as well as for today's stand-ins.
+Panel figures are checked against the views they read (queried directly): the real
+§6 views, over a registry loaded with ``leadclock campaigns load``.
 """
 
 from __future__ import annotations
