@@ -10,6 +10,8 @@
 -- touches; its lag curve F(d) is the cumulative share of its revenue by lag day, read
 -- continuously by C(x); matured_share = touch-weighted C at as_of; prior = the group's
 -- revenue per mature touch x the campaign's touches; projected = Benktander blend.
+-- The per-lead tables are read once each (credits and reach): group figures are
+-- window sums over one grid of campaign x model x currency rows, not joins back.
 --
 -- C(x) is written out where it is used (the DDL renderer cannot create a SQL function
 -- ON CLUSTER): with cv the curve array (cv[k + 1] = F(k)) and w = floor(x), C(x) = 0
@@ -28,16 +30,11 @@ WITH
     toInt64(86400000000) AS day_us,
     clock_us - lookback_s * 1000000 AS cut_us,
     intDiv(cut_us, day_us) - if(cut_us % day_us < 0, 1, 0) AS mature_before,
-    registry AS (
-        SELECT campaign_id, kind, channel, ends_on, goal_currency FROM campaigns FINAL
-    ),
-    exposure AS (
-        SELECT campaign_id, intDiv(toInt64(toUnixTimestamp(window_start)), 86400) AS day,
-               toInt64(sum(touches)) AS n
-        FROM lead_reach_current
-        WHERE campaign_id != '(none)'
-        GROUP BY campaign_id, day
-    ),
+    -- Every currency a row could be in (a superset: filtered below). Cheap: one column.
+    (SELECT groupUniqArray(toString(currency)) FROM lead_credits) AS credit_currencies,
+    (SELECT groupUniqArray(toString(goal_currency)) FROM campaigns WHERE goal_currency != '')
+        AS goal_currencies,
+    -- Each seen campaign: its exposure (touches per UTC day) and registry facts.
     seen AS (
         SELECT x.campaign_id AS campaign_id,
                if(r.campaign_id = '', 'unclassified', toString(r.kind)) AS kind,
@@ -49,90 +46,101 @@ WITH
             SELECT campaign_id, groupArray(day) AS days, groupArray(n) AS ns,
                    toInt64(sum(n)) AS total, max(day) AS last_touch_day,
                    toInt64(sumIf(n, day < mature_before)) AS mature_touches
-            FROM exposure GROUP BY campaign_id
+            FROM (
+                SELECT campaign_id,
+                       intDiv(toInt64(toUnixTimestamp(window_start)), 86400) AS day,
+                       toInt64(sum(touches)) AS n
+                FROM lead_reach_current
+                WHERE campaign_id != '(none)'
+                GROUP BY campaign_id, day
+            )
+            GROUP BY campaign_id
         ) AS x
-        LEFT JOIN registry AS r ON r.campaign_id = x.campaign_id
+        LEFT JOIN (SELECT campaign_id, kind, channel, ends_on, goal_currency
+                   FROM campaigns FINAL) AS r ON r.campaign_id = x.campaign_id
     ),
-    history_touches AS (
-        SELECT kind, level_channel.1 AS level, level_channel.2 AS grp_channel,
-               toInt64(sum(mature_touches)) AS touches
-        FROM seen
-        ARRAY JOIN [(toUInt8(1), channel), (toUInt8(2), '')] AS level_channel
-        GROUP BY kind, level, grp_channel
-    ),
-    credits AS (
-        SELECT campaign_id, toString(model) AS model, toString(currency) AS currency,
-               revenue_minor, toUnixTimestamp64Micro(touched_at) AS touched_us,
-               toUnixTimestamp64Micro(purchased_at) AS purchased_us
-        FROM v_attribution_credits
-        WHERE campaign_id != '(none)'
-    ),
-    so_far AS (
-        SELECT campaign_id, model, currency, toInt64(sum(revenue_minor)) AS revenue
-        FROM credits GROUP BY campaign_id, model, currency
-    ),
-    history AS (
-        SELECT s.kind AS kind, level_channel.1 AS level, level_channel.2 AS grp_channel,
-               c.model AS model, c.currency AS currency,
-               sumMap([toUInt32(intDiv(c.purchased_us - c.touched_us, day_us))],
-                      [toInt64(c.revenue_minor)]) AS lag_revenue,
-               toInt64(sum(c.revenue_minor)) AS revenue, count() AS credit_count,
-               uniqExact(c.campaign_id) AS campaign_count
-        FROM credits AS c
-        INNER JOIN seen AS s ON s.campaign_id = c.campaign_id
-        ARRAY JOIN [(toUInt8(1), s.channel), (toUInt8(2), '')] AS level_channel
-        WHERE c.revenue_minor > 0 AND intDiv(c.touched_us, day_us) < mature_before
-        GROUP BY kind, level, grp_channel, model, currency
-    ),
-    curves AS (
-        SELECT h.kind AS kind, h.level AS level, h.grp_channel AS grp_channel,
-               h.model AS model, h.currency AS currency,
-               arrayMap(v -> v / h.revenue, arrayCumSum(arrayMap(
-                   d -> toInt64(if(indexOf(h.lag_revenue.1, d) > 0,
-                                   h.lag_revenue.2[indexOf(h.lag_revenue.1, d)], 0)),
-                   range(toUInt32(arrayMax(h.lag_revenue.1) + 1))))) AS curve,
-               h.revenue / t.touches AS rate
-        FROM history AS h
-        INNER JOIN history_touches AS t
-            ON t.kind = h.kind AND t.level = h.level AND t.grp_channel = h.grp_channel
-        WHERE h.credit_count >= 30 AND h.campaign_count >= 2 AND t.touches > 0
-    ),
-    row_keys AS (
-        SELECT DISTINCT campaign_id, currency, model
+    -- Each campaign's credits per model and currency: revenue so far, and the lag
+    -- histogram, revenue and number of its history credits (revenue > 0, mature day).
+    credit_stats AS (
+        SELECT campaign_id, model, currency, 1 AS present,
+               toInt64(sum(revenue_minor)) AS so_far,
+               sumMapIf([lag], [toInt64(revenue_minor)], history) AS hist_map,
+               toInt64(sumIf(revenue_minor, history)) AS hist_revenue,
+               toInt64(countIf(history)) AS hist_credits
         FROM (
-            SELECT campaign_id, currency FROM so_far
-            UNION ALL
-            SELECT s.campaign_id AS campaign_id, h.currency AS currency
-            FROM seen AS s
-            INNER JOIN (SELECT DISTINCT kind, currency FROM history WHERE level = 2) AS h
-                ON h.kind = s.kind
-            UNION ALL
-            SELECT campaign_id, goal_currency AS currency FROM seen WHERE goal_currency != ''
+            SELECT campaign_id, toString(model) AS model, toString(currency) AS currency,
+                   revenue_minor,
+                   revenue_minor > 0 AND intDiv(toUnixTimestamp64Micro(touched_at), day_us)
+                       < mature_before AS history,
+                   toUInt32(intDiv(toUnixTimestamp64Micro(purchased_at)
+                                   - toUnixTimestamp64Micro(touched_at), day_us)) AS lag
+            FROM v_attribution_credits
+            WHERE campaign_id != '(none)'
         )
-        ARRAY JOIN ['first_touch', 'last_touch', 'linear', 'position_based', 'time_decay']
-            AS model
+        GROUP BY campaign_id, model, currency
     ),
+    -- Every seen campaign x model x candidate currency, with its own credit figures.
+    grid AS (
+        SELECT g.campaign_id AS campaign_id, g.kind AS kind, g.channel AS channel,
+               g.model AS model, g.currency AS currency, g.days AS days, g.ns AS ns,
+               g.total AS total, g.mature_touches AS mature_touches, g.last_day AS last_day,
+               g.goal_currency AS goal_currency, c.present AS present, c.so_far AS so_far,
+               c.hist_map AS hist_map, c.hist_revenue AS hist_revenue,
+               c.hist_credits AS hist_credits
+        FROM (
+            SELECT *, currency, model
+            FROM seen
+            ARRAY JOIN arrayDistinct(arrayConcat(credit_currencies, goal_currencies)) AS currency
+            ARRAY JOIN ['first_touch', 'last_touch', 'linear', 'position_based', 'time_decay']
+                AS model
+        ) AS g
+        LEFT JOIN credit_stats AS c
+            ON c.campaign_id = g.campaign_id AND c.model = g.model AND c.currency = g.currency
+    ),
+    -- The history of each group, attached to every row of the group: per (kind,
+    -- channel) and per kind, with model and currency. Every seen campaign of a group
+    -- has exactly one row per (model, currency), so the sums count it once.
+    groups AS (
+        SELECT *,
+            sumMap(hist_map) OVER by_channel AS channel_map,
+            sum(hist_revenue) OVER by_channel AS channel_revenue,
+            sum(hist_credits) OVER by_channel AS channel_credits,
+            countIf(hist_credits > 0) OVER by_channel AS channel_campaigns,
+            sum(mature_touches) OVER by_channel AS channel_touches,
+            sumMap(hist_map) OVER by_kind AS kind_map,
+            sum(hist_revenue) OVER by_kind AS kind_revenue,
+            sum(hist_credits) OVER by_kind AS kind_credits,
+            countIf(hist_credits > 0) OVER by_kind AS kind_campaigns,
+            sum(mature_touches) OVER by_kind AS kind_touches,
+            max(present) OVER (PARTITION BY campaign_id, currency) AS has_credits,
+            sum(hist_revenue) OVER (PARTITION BY kind, currency) AS kind_currency_revenue
+        FROM grid
+        WINDOW by_channel AS (PARTITION BY kind, channel, model, currency),
+               by_kind AS (PARTITION BY kind, model, currency)
+    ),
+    -- Rows: currencies the campaign has credits in, its kind's history has revenue in,
+    -- or its revenue goal is in. The history used: its channel's if usable, else its
+    -- kind's, else none; its lag curve F (cv[d + 1] = share of revenue with lag <= d).
     estimates AS (
-        SELECT k.campaign_id AS campaign_id, s.kind AS kind, k.model AS model,
-               k.currency AS currency, f.revenue AS revenue_minor,
-               s.days AS days, s.ns AS ns, s.total AS total,
-               if(notEmpty(cc.curve), cc.curve, ck.curve) AS cv,
-               if(notEmpty(cc.curve), cc.rate, ck.rate) AS rate,
-               notEmpty(cv) AS has_history,
-               (s.last_day + 1) * 86400 + lookback_s AS due_s,
+        SELECT campaign_id, kind, model, currency, so_far AS revenue_minor, days, ns, total,
+               channel_credits >= 30 AND channel_campaigns >= 2 AND channel_touches > 0
+                   AS channel_usable,
+               kind_credits >= 30 AND kind_campaigns >= 2 AND kind_touches > 0 AS kind_usable,
+               if(channel_usable, channel_map, kind_map) AS lag_revenue,
+               if(channel_usable, channel_revenue, kind_revenue) AS history_revenue,
+               if(channel_usable, channel_revenue / channel_touches,
+                  kind_revenue / kind_touches) AS rate,
+               channel_usable OR kind_usable AS has_history,
+               if(has_history, arrayMap(v -> v / history_revenue, arrayCumSum(arrayMap(
+                   d -> toInt64(if(indexOf(lag_revenue.1, d) > 0,
+                                   lag_revenue.2[indexOf(lag_revenue.1, d)], 0)),
+                   range(toUInt32(arrayMax(lag_revenue.1) + 1))))), []) AS cv,
+               (last_day + 1) * 86400 + lookback_s AS due_s,
                intDiv(clock_us, 1000000) >= due_s AS is_mature,
                intDiv(due_s, 86400) AS due_day
-        FROM row_keys AS k
-        INNER JOIN seen AS s ON s.campaign_id = k.campaign_id
-        LEFT JOIN so_far AS f
-            ON f.campaign_id = k.campaign_id AND f.model = k.model AND f.currency = k.currency
-        LEFT JOIN curves AS cc
-            ON cc.kind = s.kind AND cc.level = 1 AND cc.grp_channel = s.channel
-            AND cc.model = k.model AND cc.currency = k.currency
-        LEFT JOIN curves AS ck
-            ON ck.kind = s.kind AND ck.level = 2 AND ck.grp_channel = ''
-            AND ck.model = k.model AND ck.currency = k.currency
+        FROM groups
         WHERE clock IS NOT NULL
+          AND (has_credits = 1 OR kind_currency_revenue > 0 OR currency = goal_currency)
     ),
     shares AS (
         SELECT *,
