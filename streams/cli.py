@@ -200,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "its campaign registry")
     demo.add_argument("--leads", type=_positive_int, default=2000)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--days", type=_positive_int, default=365,
+                      help="days of events from 2026-01-01 (default 365)")
     demo.add_argument("--output", default="-", metavar="FILE", help="- for stdout")
     demo.add_argument("--campaigns", metavar="FILE", default=None,
                       help="registry CSV (default: OUTPUT's name with .campaigns.csv; "
@@ -266,7 +268,7 @@ def _run(args: argparse.Namespace) -> None:
     elif command == "campaigns":
         compose.campaigns_list(_dsn(args), args.format)
     elif command == "demo":
-        compose.demo(leads=args.leads, seed=args.seed, output=args.output,
+        compose.demo(leads=args.leads, seed=args.seed, days=args.days, output=args.output,
                      campaigns=args.campaigns)
     elif command == "serve":
         compose.serve(_dsn(args), host=args.host, port=args.port, read_only=args.read_only)

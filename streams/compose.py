@@ -226,17 +226,19 @@ def campaigns_list(dsn: str, output_format: str) -> None:
     print(text, end="" if text.endswith("\n") else "\n")
 
 
-def demo(*, leads: int, seed: int, output: str, campaigns: str | None = None) -> None:
-    """Write the demo dataset and, next to it, its campaign registry."""
-    from streams.demo import generate
-    from streams.demo_campaigns import registry_csv
+def demo(*, leads: int, seed: int, output: str, campaigns: str | None = None,
+         days: int = 365) -> None:
+    """Write the demo dataset (streamed) and, next to it, its campaign registry."""
+    from schemas.registry_render import to_csv
+    from streams.demo_events import generate, span_campaigns
 
-    lines = generate(leads, seed=seed)
+    lines = generate(leads, seed=seed, days=days)
     if campaigns is None and output != "-":
         campaigns = str(Path(output).with_suffix("")) + ".campaigns.csv"
     try:
         if campaigns:
-            Path(campaigns).write_text(registry_csv(leads), encoding="utf-8", newline="")
+            Path(campaigns).write_text(to_csv(span_campaigns(leads, days)), encoding="utf-8",
+                                       newline="")
             say(f"demo: campaign registry written to {campaigns}")
         if output == "-":
             out = sys.stdout.buffer
