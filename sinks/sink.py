@@ -27,7 +27,7 @@ from clickhouse_connect.driver.insert import InsertContext
 from sinks.errors import first_line, is_bad_data, is_transient
 from sinks.exceptions import PermanentRowError, SinkError, TransientSinkError
 from sinks.faults import Faults
-from sinks.lead_rows import COLUMNS, LEAD_TABLES, Row, lead_rows
+from sinks.lead_rows import COLUMNS, LEAD_TABLES, REVISION_AT, Row, lead_rows
 from sinks.reconnect import lost_connection, reconnect
 from streams.engine.port import OutputBatch, Refusal
 from streams.engine.records import LeadKey
@@ -91,7 +91,7 @@ class ClickHouseSink:
         Its older revision must stay visible: the views deduplicate each row identity
         to its highest revision, so a half-written newer revision would hide it.
         """
-        revision = by_table["lead_revisions"][0][-2]
+        revision = by_table["lead_revisions"][0][REVISION_AT]
         for table in LEAD_TABLES:
             self.client.command(
                 f"DELETE FROM {table} WHERE version = {{v:UInt32}} AND lead_id = {{l:String}} "

@@ -198,10 +198,34 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--read-only", action="store_true",
                        help="refuse writes (for dashboards); default: read-write")
 
-    demo = commands.add_parser("demo", help="write a realistic demo event log (NDJSON)")
+    dashboard = commands.add_parser("dashboard", help="serve the dashboard page and its API")
+    _add_clickhouse(dashboard)
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default 127.0.0.1: this machine only)")
+    dashboard.add_argument("--port", type=_port, default=8050,
+                           help="port to listen on (default 8050; 0 picks a free one)")
+
+    campaigns = commands.add_parser("campaigns", help="the campaign registry (SPEC §6)")
+    registry = campaigns.add_subparsers(dest="registry_command", required=True,
+                                        parser_class=_Parser)
+    load = registry.add_parser("load", help="validate a CSV/YAML registry file, then upsert it")
+    load.add_argument("file", metavar="FILE", help=".csv, .yaml or .yml")
+    _add_clickhouse(load)
+    listing = registry.add_parser("list", help="print the registry")
+    listing.add_argument("--format", choices=("table", "csv", "yaml"), default="table",
+                         help="table (default), or a file campaigns load reads back")
+    _add_clickhouse(listing)
+
+    demo = commands.add_parser("demo", help="write a realistic demo event log (NDJSON) and "
+                                            "its campaign registry")
     demo.add_argument("--leads", type=_positive_int, default=2000)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--days", type=_positive_int, default=365,
+                      help="days of events from 2026-01-01 (default 365)")
     demo.add_argument("--output", default="-", metavar="FILE", help="- for stdout")
+    demo.add_argument("--campaigns", metavar="FILE", default=None,
+                      help="registry CSV (default: OUTPUT's name with .campaigns.csv; "
+                           "none when OUTPUT is -)")
     return parser
 
 
@@ -260,10 +284,17 @@ def _run(args: argparse.Namespace) -> None:
     elif command == "status":
         compose.status(brokers=args.brokers, topics=_topics(args), app_id=args.app_id,
                        metrics_url=args.metrics_url)
+    elif command == "campaigns" and args.registry_command == "load":
+        compose.campaigns_load(_dsn(args), args.file)
+    elif command == "campaigns":
+        compose.campaigns_list(_dsn(args), args.format)
     elif command == "demo":
-        compose.demo(leads=args.leads, seed=args.seed, output=args.output)
+        compose.demo(leads=args.leads, seed=args.seed, days=args.days, output=args.output,
+                     campaigns=args.campaigns)
     elif command == "serve":
         compose.serve(_dsn(args), host=args.host, port=args.port, read_only=args.read_only)
+    elif command == "dashboard":
+        compose.dashboard(_dsn(args), host=args.host, port=args.port)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -272,7 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _run(args)
     except LeadclockError as error:
-        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+        command = " ".join(filter(None, (args.command, getattr(args, "registry_command", ""))))
+        print(f"{PROG} {command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

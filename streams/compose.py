@@ -47,7 +47,7 @@ def open_input(name: str) -> Iterator[IO[bytes]]:
 
 
 @contextmanager
-def shared_if_embedded(client: Client) -> Iterator[None]:
+def shared_if_embedded(client: Client, *, announce: bool = True) -> Iterator[None]:
     """While this process holds an embedded database, share it through a gateway.
 
     The embedded engine allows one process per directory; a long-running holder (the
@@ -61,12 +61,13 @@ def shared_if_embedded(client: Client) -> Iterator[None]:
     found = route(client)
     if found is None or found.gateway is not None or not found.dsn.startswith("chdb:"):
         note = sharing_note(client)
-        if note:
+        if note and announce:
             say(note)
         yield
         return
     with gateway_thread(found.dsn) as running:
-        say(f"sharing the embedded ClickHouse {running.directory} at {running.url}")
+        if announce:
+            say(f"sharing the embedded ClickHouse {running.directory} at {running.url}")
         yield
 
 
@@ -185,23 +186,76 @@ def status(*, brokers: str, topics: TopicNames, app_id: str, metrics_url: str) -
         print(worker_metrics(metrics_url))
 
 
-def demo(*, leads: int, seed: int, output: str) -> None:
-    """Write the demo dataset."""
-    from streams.demo import generate
+def campaigns_load(dsn: str, name: str) -> None:
+    """Validate a whole registry file, then upsert it; every problem first, nothing loaded."""
+    from datetime import UTC, datetime
 
-    lines = generate(leads, seed=seed)
-    if output == "-":
-        out = sys.stdout.buffer
-        for line in lines:
-            out.write(line + b"\n")
-        out.flush()
-        return
+    from schemas.campaign_types import Campaign
+    from schemas.campaigns import parse_registry
+    from sinks.campaign_store import upsert
+    from sinks.client import connect, sharing_note
+    from sinks.migrate import migrate as apply_ddl
+
+    with open_input(name) as handle:
+        data = handle.read()
+    parsed = parse_registry(name, data, datetime.now(UTC).date())
+    campaigns = [item for item in parsed if isinstance(item, Campaign)]
+    if len(campaigns) < len(parsed):
+        for problem in parsed:
+            print(problem, file=sys.stderr)
+        noun = "problem" if len(parsed) == 1 else "problems"
+        msg = f"{len(parsed)} {noun} in {name}; nothing loaded"
+        raise InputError(msg)
+    client = connect(dsn)
+    note = sharing_note(client)
+    if note:
+        say(note)
+    if not client.command("EXISTS TABLE campaigns"):
+        apply_ddl(client)
+    upsert(client, campaigns)
+    say(f"campaigns: {len(campaigns)} loaded from {name}")
+
+
+def campaigns_list(dsn: str, output_format: str) -> None:
+    """Print the registry as a table, or as a CSV/YAML file ``campaigns load`` reads back."""
+    from schemas.registry_render import to_csv, to_table, to_yaml
+    from sinks.campaign_store import list_campaigns
+    from sinks.client import connect
+
+    client = connect(dsn)
+    if not client.command("EXISTS TABLE campaigns"):
+        msg = "no campaign registry in this database yet (leadclock campaigns load FILE)"
+        raise InputError(msg)
+    render = {"table": to_table, "csv": to_csv, "yaml": to_yaml}[output_format]
+    text = render(list_campaigns(client))
+    print(text, end="" if text.endswith("\n") else "\n")
+
+
+def demo(*, leads: int, seed: int, output: str, campaigns: str | None = None,
+         days: int = 365) -> None:
+    """Write the demo dataset (streamed) and, next to it, its campaign registry."""
+    from schemas.registry_render import to_csv
+    from streams.demo_events import generate, span_campaigns
+
+    lines = generate(leads, seed=seed, days=days)
+    if campaigns is None and output != "-":
+        campaigns = str(Path(output).with_suffix("")) + ".campaigns.csv"
     try:
+        if campaigns:
+            Path(campaigns).write_text(to_csv(span_campaigns(leads, days)), encoding="utf-8",
+                                       newline="")
+            say(f"demo: campaign registry written to {campaigns}")
+        if output == "-":
+            out = sys.stdout.buffer
+            for line in lines:
+                out.write(line + b"\n")
+            out.flush()
+            return
         with Path(output).open("wb") as handle:
             for line in lines:
                 handle.write(line + b"\n")
     except OSError as error:
-        msg = f"cannot write {output}: {error.strerror}"
+        msg = f"cannot write {error.filename or output}: {error.strerror}"
         raise InputError(msg) from error
 
 
@@ -216,3 +270,18 @@ def serve(dsn: str, *, host: str, port: int, read_only: bool) -> None:
 
     serve_until_signal(dsn, host=host, port=port, read_only=read_only, announce=announce)
     say("serve: stopped")
+
+
+def dashboard(dsn: str, *, host: str, port: int) -> None:
+    """Serve the dashboard page until interrupted (docs/dashboard.md)."""
+    from sinks.client import connect, redact
+    from streams.web.server import serve as serve_page
+
+    client = connect(dsn)
+    try:
+        # Quiet: the page's own line says where it serves; the gateway's URL is in the
+        # directory's endpoint file for other processes (docs/embedded-sharing.md).
+        with shared_if_embedded(client, announce=False):
+            serve_page(client, redact(dsn), host, port, say=say)
+    finally:
+        client.close()

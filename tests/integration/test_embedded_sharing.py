@@ -19,17 +19,18 @@ from pathlib import Path
 import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
-from streams.config import EngineConfig
-from streams.kafka_admin import ensure_topics
-from streams.produce import produce
-from streams.replay import file_records, replay
-from streams.topics import TopicNames
 
 from sinks import endpoint
 from sinks.client import connect, route, sharing_note
 from sinks.exceptions import TransientSinkError
 from sinks.migrate import migrate
-from sinks.sink import LeadSink
+from sinks.sink import ClickHouseSink
+from streams.engine.buffer import OutputBuffer
+from streams.engine.config import EngineConfig
+from streams.engine.replay import file_records, replay
+from streams.kafka.admin import ensure_topics
+from streams.kafka.produce import produce
+from streams.kafka.topics import TopicNames
 from tests.compare import assert_same
 from tests.integration.dataset import build
 from tests.integration.harness import (
@@ -141,8 +142,9 @@ def test_when_the_holder_dies_the_sink_reconnects_to_the_directory(tmp_path: Pat
     client = connect(dsn)
     assert _gateway_pid(client) == holder.pid
     migrate(client)
-    sink = LeadSink(client, 1, EngineConfig(), max_pending=10**9, max_age_s=float("inf"))
-    replay(file_records(halves[0], "file:first"), sink)
+    buffer = OutputBuffer(EngineConfig(), max_pending=10**9, max_age_s=float("inf"))
+    sink = ClickHouseSink(client, 1)
+    replay(file_records(halves[0], "file:first"), buffer, sink)
 
     holder.kill()  # no clean exit: the endpoint file stays behind, stale
     holder.wait()
@@ -150,9 +152,9 @@ def test_when_the_holder_dies_the_sink_reconnects_to_the_directory(tmp_path: Pat
     assert endpoint.read(directory) is None
 
     with pytest.raises(TransientSinkError):
-        replay(file_records(halves[1], "file:second"), sink)  # the connection is gone
-    assert sink.pending()
-    sink.flush()  # the retry reconnects: nobody holds the directory now, so open it here
+        replay(file_records(halves[1], "file:second"), buffer, sink)  # the connection is gone
+    assert buffer.pending()
+    buffer.flush(sink)  # the retry reconnects: nobody holds the directory now, so open it here
     assert _gateway_pid(sink.client) is None
     assert_same(batch(data.valid, EngineConfig()), answer_from_views(sink.client))
     sink.client.close()
