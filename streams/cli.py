@@ -9,12 +9,15 @@ arguments get argparse's one-line message (without the usage dump) and exit 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from schemas.exceptions import LeadclockError
+from streams.cli_values import env as _env
+from streams.cli_values import port as _port
+from streams.cli_values import positive_int as _positive_int
+from streams.cli_worker import add_worker_options
 from streams.engine.config import EngineConfig
 from streams.engine.expiry import StateTtl
 from streams.faust_app.settings import WorkerSettings
@@ -28,10 +31,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
 
 
 def _add_clickhouse(parser: argparse.ArgumentParser) -> None:
@@ -63,35 +62,6 @@ def _add_engine(parser: argparse.ArgumentParser) -> None:
                         help="time-decay half-life, e.g. 7d (env LEADCLOCK_HALF_LIFE)")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        msg = f"{text!r} is not a positive integer"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        msg = f"{text!r} is not a number of seconds (0 or more)"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
-        msg = f"{text!r} is not a port number (0-65535)"
-        raise argparse.ArgumentTypeError(msg)
-    return int(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree (SPEC §5)."""
     parser = _Parser(prog=PROG, description="Event-sourced marketing/sales attribution.")
@@ -114,50 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_kafka(worker)
     _add_clickhouse(worker)
     _add_engine(worker)
-    worker.add_argument("--partitions", type=_positive_int,
-                        default=_env("LEADCLOCK_PARTITIONS", "4"),
-                        help="partitions of the event topics (env LEADCLOCK_PARTITIONS)")
-    worker.add_argument("--data-dir", default=_env("LEADCLOCK_DATA_DIR", "var/worker"),
-                        help="Faust table store directory (env LEADCLOCK_DATA_DIR)")
-    worker.add_argument("--app-id", default=_env("LEADCLOCK_APP_ID", "leadclock"),
-                        help="consumer group / Faust app id (env LEADCLOCK_APP_ID)")
-    worker.add_argument("--instance-id", default=_env("LEADCLOCK_INSTANCE_ID", ""),
-                        help="static group membership id (env LEADCLOCK_INSTANCE_ID): a "
-                             "restarted worker gets its partitions back without a rebalance")
-    worker.add_argument("--session-timeout", type=float,
-                        default=_env("LEADCLOCK_SESSION_TIMEOUT", "10"),
-                        metavar="SECONDS",
-                        help="consumer session timeout: how soon a dead worker's partitions "
-                             "move to the others (env LEADCLOCK_SESSION_TIMEOUT)")
-    worker.add_argument("--state-ttl", default=_env("LEADCLOCK_STATE_TTL", ""),
-                        metavar="DURATION",
-                        help="drop the state of leads idle this long in event time, e.g. "
-                             "180d; at least the lookback; trades exactness for bounded "
-                             "state, see docs/state-ttl.md (env LEADCLOCK_STATE_TTL; "
-                             "default: keep all state)")
-    worker.add_argument("--metrics-port", type=int,
-                        default=_env("LEADCLOCK_METRICS_PORT", "0"),
-                        help="serve Prometheus /metrics on PORT (0: off; env "
-                             "LEADCLOCK_METRICS_PORT)")
-    worker.add_argument("--metrics-host", default=_env("LEADCLOCK_METRICS_HOST", "127.0.0.1"),
-                        help="address /metrics listens on; 0.0.0.0 in a container (env "
-                             "LEADCLOCK_METRICS_HOST)")
-    worker.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
-                        help="print a progress line every N seconds")
-    worker.add_argument("--unsafe-auto-ack", action="store_true",
-                        help="benchmarking only: ack messages before their effect is in "
-                             "ClickHouse (loses the exactly-once effect on a crash)")
-    worker.add_argument("--report-every", type=float, default=0.0, metavar="SECONDS",
-                        help="print per-campaign results every N seconds (0: never)")
-    worker.add_argument("--shutdown-timeout", type=_seconds,
-                        default=_env("LEADCLOCK_SHUTDOWN_TIMEOUT", "30"), metavar="SECONDS",
-                        help="after SIGTERM/SIGINT, stop within this long: half of it to "
-                             "write what was processed, then exit anyway (status 3, stacks "
-                             "logged) (env LEADCLOCK_SHUTDOWN_TIMEOUT)")
-    worker.add_argument("--broker-wait", type=_seconds,
-                        default=_env("LEADCLOCK_BROKER_WAIT", "60"), metavar="SECONDS",
-                        help="at start, retry an unreachable broker this long before giving "
-                             "up (env LEADCLOCK_BROKER_WAIT)")
+    add_worker_options(worker)
 
     replay = commands.add_parser("replay", help="re-attribute from a file or the topics")
     source = replay.add_mutually_exclusive_group(required=True)
