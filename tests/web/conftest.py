@@ -21,6 +21,7 @@ from clickhouse_connect.driver.client import Client
 
 from sinks.client import connect
 from streams.cli import main
+from streams.demo import generate
 from streams.web.app import build_app
 from streams.web.db import ClientReader
 from streams.web.handlers import Limits
@@ -51,7 +52,11 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoDb]:
     root = tmp_path_factory.mktemp("dashboard")
     events = root / "demo.ndjson"
     dsn = f"chdb://{root / 'ch'}"
-    assert main(["demo", "--leads", str(DEMO_LEADS), "--output", str(events)]) == 0
+    # The dense synthetic load (January to May 2026, every currency even at 300 leads),
+    # which the assertions about dates and currencies were written for.
+    with events.open("wb") as handle:
+        for line in generate(DEMO_LEADS, seed=7):
+            handle.write(line + b"\n")
     assert main(["replay", "--input", str(events), "--clickhouse", dsn]) == 0
     assert main(["campaigns", "load", str(REGISTRY), "--clickhouse", dsn]) == 0
     client = connect(dsn)
