@@ -5,6 +5,11 @@ statement is written to be re-runnable (``IF NOT EXISTS``, ``CREATE OR REPLACE V
 so migrating twice is harmless and a new file only adds. ``sinks.ddl_render`` turns the
 files into single-node or cluster statements; ``sinks.access`` adds the dashboard role.
 
+Applying is serialised and skipped when done: a process migrating an embedded directory
+holds ``<dir>.migrate.lock`` meanwhile (two workers sharing one directory start at
+once), and a plan recorded complete in ``schema_migrations`` is not re-run (replicas of
+a deployment start after its one-shot migrate job, all at once).
+
 A schema created in cluster mode stays in cluster mode: a plain ``migrate`` (as every
 worker and replay runs at start) finds the Distributed tables and re-renders for their
 cluster, because the single-node statements would try to alter a Distributed table.
@@ -12,15 +17,21 @@ cluster, because the single-node statements would try to alter a Distributed tab
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from sinks import access, ddl_render
+from sinks.client import route
 from sinks.ddl_render import Statement
 from sinks.exceptions import MigrationError
 
@@ -81,24 +92,77 @@ def check_backend(dsn: str, options: MigrateOptions) -> None:
 
 
 def migrate(client: Client, options: MigrateOptions | None = None) -> list[str]:
-    """Apply the plan; return the DDL files applied. Seeds version 1 as current."""
+    """Apply the plan; return the DDL files applied ([] if already current).
+
+    Seeds version 1 as current.
+    """
     options = options or MigrateOptions()
-    options = MigrateOptions(_resolve_cluster(options.cluster, deployed_cluster(client)),
-                             options.dashboard)
-    database = str(client.command("SELECT currentDatabase()"))
-    settings = {"distributed_foreground_insert": 1} if options.cluster else None
-    applied: dict[str, None] = {}
-    for statement in plan(options, database):
+    with _migration_lock(client):
+        options = MigrateOptions(_resolve_cluster(options.cluster, deployed_cluster(client)),
+                                 options.dashboard)
+        database = str(client.command("SELECT currentDatabase()"))
+        settings = {"distributed_foreground_insert": 1} if options.cluster else None
+        planned = plan(options, database)
+        fingerprint = plan_fingerprint(planned)
+        if options.dashboard is None and _recorded(client, fingerprint):
+            return []
+        applied: dict[str, None] = {}
+        for statement in planned:
+            try:
+                client.command(statement.sql)
+            except ClickHouseError as error:
+                first = str(error).strip().splitlines()[0]
+                msg = f"{statement.source}: {first}"
+                raise MigrationError(msg) from error
+            applied[statement.source] = None
+        if not client.command("SELECT count() FROM current_version"):
+            client.command(SEED, settings=settings)
+        client.command("INSERT INTO schema_migrations VALUES "
+                       f"('{fingerprint}', now64(3, 'UTC'))", settings=settings)
+        return list(applied)
+
+
+def plan_fingerprint(planned: list[Statement]) -> str:
+    """SHA-256 of every statement of a plan: equal plans leave equal schemas."""
+    digest = hashlib.sha256()
+    for statement in planned:
+        digest.update(statement.sql.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _recorded(client: Client, fingerprint: str) -> bool:
+    """Was this exact plan applied completely before?"""
+    exists = client.command("SELECT count() FROM system.tables WHERE database = "
+                            "currentDatabase() AND name = 'schema_migrations'")
+    if not exists:
+        return False
+    found = client.command("SELECT count() FROM schema_migrations WHERE plan_sha256 = "
+                           f"'{fingerprint}'")
+    return bool(found)
+
+
+@contextmanager
+def _migration_lock(client: Client) -> Iterator[None]:
+    """Serialise migrations of one embedded directory across processes.
+
+    Processes sharing a directory reach it through one gateway, which runs statements
+    one at a time but cannot keep two migrations' statements from interleaving.
+    A server has no such lock: deployments migrate once before starting the workers,
+    and the recorded plan lets the workers skip (docs/deploy.md).
+    """
+    found = route(client)
+    if found is None or urlsplit(found.dsn).scheme != "chdb":
+        yield
+        return
+    directory = Path(urlsplit(found.dsn).path)
+    lock_path = directory.with_name(directory.name + ".migrate.lock")
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            client.command(statement.sql)
-        except ClickHouseError as error:
-            first = str(error).strip().splitlines()[0]
-            msg = f"{statement.source}: {first}"
-            raise MigrationError(msg) from error
-        applied[statement.source] = None
-    if not client.command("SELECT count() FROM current_version"):
-        client.command(SEED, settings=settings)
-    return list(applied)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def deployed_cluster(client: Client) -> str | None:

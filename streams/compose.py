@@ -95,7 +95,8 @@ def migrate(dsn: str, *, cluster: str | None = None, dashboard_role: str | None 
         return
     check_backend(dsn, options)
     applied = apply_ddl(connect(dsn), options)
-    say(f"migrate: {redact(dsn)} is up to date ({', '.join(applied)})")
+    done = f"applied {', '.join(applied)}" if applied else "nothing to apply"
+    say(f"migrate: {redact(dsn)} is up to date ({done})")
 
 
 def replay(*, dsn: str, version: int, engine: EngineConfig, input_name: str | None,

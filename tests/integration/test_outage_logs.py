@@ -76,7 +76,7 @@ def test_a_worker_started_before_its_broker_waits_for_it(
                     extra=("--broker-wait", "150"))
     try:
         worker.start()
-        time.sleep(3)
+        _wait_for_log(worker, "retrying for up to", timeout=120)
     finally:
         private_broker.start()
     ensure_topics(brokers, topics.created, 4, topics.configs)  # the worker may be first
@@ -84,5 +84,14 @@ def test_a_worker_started_before_its_broker_waits_for_it(
     worker.wait_caught_up(topics.consumed, timeout=240)
     assert worker.stop() == 0, worker.tail()
     log = worker.tail(1000)
-    assert "retrying for up to" in log and "Traceback" not in log
+    assert "Traceback" not in log
     assert_same(batch(data.valid, EngineConfig()), read_views(worker.dsn))
+
+
+def _wait_for_log(worker: Worker, text: str, timeout: float) -> None:
+    """Block until the worker logged ``text`` (its first retry, not a guess at timing)."""
+    deadline = time.monotonic() + timeout
+    while text not in worker.tail(1000):
+        assert worker.process is not None and worker.process.poll() is None, worker.tail()
+        assert time.monotonic() < deadline, f"no {text!r} in {timeout}s:\n{worker.tail()}"
+        time.sleep(0.2)
