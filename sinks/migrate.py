@@ -132,7 +132,7 @@ def plan_fingerprint(planned: list[Statement]) -> str:
 
 
 def _recorded(client: Client, fingerprint: str) -> bool:
-    """Was this exact plan applied completely before?"""
+    """Whether this exact plan was applied completely before."""
     exists = client.command("SELECT count() FROM system.tables WHERE database = "
                             "currentDatabase() AND name = 'schema_migrations'")
     if not exists:
