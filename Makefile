@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: local Kafka + migrate + demo data flowing + worker with live per-campaign results
+## run: local Kafka + migrate + demo registry and data flowing + worker with the live scorecard
 run: setup
 	bash deploy/local/run-demo.sh
 
@@ -49,4 +49,4 @@ kafka-stop:
 	bash deploy/local/kafka.sh stop
 
 clean:
-	rm -rf var/clickhouse var/worker var/demo-*.ndjson var/demo-*.log
+	rm -rf var/clickhouse var/worker var/demo-*.ndjson var/demo-*.csv var/demo-*.log

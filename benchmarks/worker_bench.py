@@ -3,11 +3,14 @@
 Run from the repository root with the venv's Python, a broker on ``--brokers``::
 
     .venv/bin/python benchmarks/worker_bench.py [--events 100000] [--partitions 4] [--keep]
+        [--misrouted 0.0..1.0] [--no-unsafe]
 
 What it does, in one run, on ONE set of freshly produced topics (prefix ``bench-<hex>.``):
 
 1. produces ``--events`` demo events (``streams.demo.generate``, ~5.4 per lead) to the
-   four event topics, keyed by ``lead_id``;
+   four event topics, keyed by ``lead_id``; with ``--misrouted F`` a share F of them is
+   sent to another partition than their lead's (as a CRC32 producer such as kcat would),
+   so the worker moves them through the rerouted topic (the repartition hop);
 2. baseline: a bare kafka-python loop (assign every partition, seek to the beginning,
    poll until all N messages are read, ``orjson.loads`` each value): events/s;
 3. ``leadclock worker`` (default: ack after flush, effectively-once) as a child process
@@ -18,7 +21,7 @@ What it does, in one run, on ONE set of freshly produced topics (prefix ``bench-
    (``ru_maxrss`` of the child from ``os.wait4``), the worker's last progress line and
    its flush-duration histogram scraped from ``/metrics`` just before SIGTERM;
 4. the same with ``--unsafe-auto-ack`` (ack before flush) on a new group and dirs, which
-   gives the cost of the guarantee.
+   gives the cost of the guarantee (``--no-unsafe`` skips it).
 
 Freshness is not measured end to end (the embedded ClickHouse is single-process, so
 nothing else can read it while the worker runs). Instead the benchmark reports the sink
@@ -33,6 +36,7 @@ import argparse
 import itertools
 import math
 import os
+import random
 import re
 import resource
 import secrets
@@ -51,14 +55,15 @@ from typing import IO
 
 import orjson
 from _common import leadclock
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.demo import generate
+from streams.engine.routing import home_partition
 from streams.kafka.admin import admin_client, end_offsets, ensure_topics, group_lag
 from streams.kafka.exceptions import BrokerUnavailable
-from streams.kafka.produce import produce
+from streams.kafka.produce import produce, route
 from streams.kafka.topics import TopicNames
 
 EVENTS_PER_LEAD = 5.4  # what streams/demo.py generates on average
@@ -72,7 +77,7 @@ FLUSH_TIMER_S = 0.5  # streams.faust_app.timers.FLUSH_CHECK_S
 FIRST_MESSAGE = "processing: first message"
 PROGRESS_RE = re.compile(
     r"worker: ([\d,]+) received: ([\d,]+) accepted, ([\d,]+) duplicates, "
-    r"([\d,]+) rejected; ([\d,]+) lead writes in ([\d,]+) flushes"
+    r"([\d,]+) rejected, [\d,]+ rerouted; ([\d,]+) lead writes in ([\d,]+) flushes"
 )
 
 
@@ -100,16 +105,37 @@ def demo_lines(events: int) -> Iterator[bytes]:
 # --------------------------------------------------------------------------- produce
 
 
-def produce_topics(brokers: str, topics: TopicNames, partitions: int, events: int) -> int:
-    ensure_topics(brokers, (*topics.events, topics.dlq), partitions)
+def produce_misrouted(lines: Iterator[bytes], brokers: str, topics: TopicNames,
+                      partitions: int, share: float) -> int:
+    """Like ``leadclock produce``, but a ``share`` of the events on a wrong partition."""
+    rng = random.Random(7)
+    producer = KafkaProducer(bootstrap_servers=brokers.split(","), acks="all", linger_ms=20)
+    sent = 0
+    for line in lines:
+        topic, key = route(line, topics)
+        home = home_partition(key or b"", partitions)
+        wrong = partitions > 1 and rng.random() < share
+        producer.send(topic, key=key, value=line,
+                      partition=(home + 1) % partitions if wrong else home)
+        sent += 1
+    producer.flush()
+    producer.close()
+    return sent
+
+
+def produce_topics(brokers: str, topics: TopicNames, partitions: int, events: int,
+                   misrouted: float = 0.0) -> int:
+    ensure_topics(brokers, topics.created, partitions, topics.configs)
     started = time.perf_counter()
-    sent = produce(demo_lines(events), brokers, topics)
+    sent = (produce_misrouted(demo_lines(events), brokers, topics, partitions, misrouted)
+            if misrouted else produce(demo_lines(events), brokers, topics))
     seconds = time.perf_counter() - started
     stored = sum(end_offsets(brokers, topics.events).values())
     if stored != sent:
         raise SystemExit(f"produced {sent:,} events but the topics hold {stored:,}")
     print(f"produce: {sent:,} events to {len(topics.events)} topics x {partitions} "
-          f"partitions in {seconds:.1f}s ({sent / seconds:,.0f} events/s)")
+          f"partitions in {seconds:.1f}s ({sent / seconds:,.0f} events/s), "
+          f"{misrouted:.0%} on another partition than their lead's")
     return sent
 
 
@@ -274,7 +300,7 @@ def scrape_flush_histogram(port: int) -> Histogram | None:
 def caught_up(brokers: str, group: str, topics: TopicNames) -> bool | None:
     """Whether the group has committed every event; None if the broker did not answer."""
     try:
-        lags = group_lag(brokers, group, topics.events)
+        lags = group_lag(brokers, group, topics.consumed)
     except (BrokerUnavailable, KafkaError) as error:
         print(f"  lag poll failed: {type(error).__name__}: {error}")
         return None
@@ -425,6 +451,11 @@ def parse_args() -> argparse.Namespace:
                         help="seconds each phase may take before the run fails (default 400)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory, topics and consumer groups")
+    parser.add_argument("--misrouted", type=float, default=0.0, metavar="SHARE",
+                        help="share of events sent to another partition than their lead's "
+                             "(0.0-1.0; default 0): measures the repartition hop")
+    parser.add_argument("--no-unsafe", action="store_true",
+                        help="skip the --unsafe-auto-ack run")
     parser.add_argument("--worker-arg", action="append", default=[], metavar="ARG",
                         help="extra argument for both worker runs, repeatable, e.g. "
                              "--worker-arg=--state-ttl --worker-arg=90d")
@@ -469,7 +500,8 @@ def main() -> None:
     print(f"run {tag}: brokers {args.brokers}, topics {prefix}*, dir {workdir}")
     print(load_note())
     try:
-        events = produce_topics(args.brokers, topics, args.partitions, args.events)
+        events = produce_topics(args.brokers, topics, args.partitions, args.events,
+                                args.misrouted)
 
         print(f"baseline: start, {load_note()}")
         base = baseline(args.brokers, topics, events, args.timeout)
@@ -478,6 +510,8 @@ def main() -> None:
 
         runs = []
         for group, unsafe in zip(groups, (False, True), strict=True):
+            if unsafe and args.no_unsafe:
+                break
             label = "worker --unsafe-auto-ack" if unsafe else "worker (ack after flush)"
             print(f"{label}: start, {load_note()}")
             port = free_port()
@@ -487,7 +521,8 @@ def main() -> None:
                              events, port, args.timeout)
             report_worker(run, base)
             runs.append(run)
-        summary(base, runs[0], runs[1])
+        if len(runs) == 2:
+            summary(base, runs[0], runs[1])
         print(f"  benchmark wall time {time.monotonic() - bench_started:.0f}s")
     finally:
         if args.keep:

@@ -1,8 +1,9 @@
 """Write campaigns back as a registry file (CSV or YAML) that parse_registry reads back equal.
 
-Used by the demo to write its campaigns file and by ``campaigns list``-style output.
-Money is written as a decimal string in major units (``"1500.50"``), never a float, so
-the file means exactly the minor units it came from.
+Used by the demo to write its campaigns file and by ``leadclock campaigns list`` (as a
+file, or as a table for people: :func:`to_table`). Money is written as a decimal
+string in major units (``"1500.50"``), never a float, so the file means exactly the
+minor units it came from.
 """
 
 from __future__ import annotations
@@ -94,3 +95,30 @@ def to_yaml(campaigns: Iterable[Campaign]) -> str:
     return yaml.dump(
         items, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
     )
+
+
+def goal_text(campaign: Campaign) -> str:
+    """The goal in words: ``leads_warmed >= 600`` or ``revenue >= 4500.00 USD (linear)``."""
+    if campaign.goal_metric == "revenue":
+        money = format_minor(campaign.goal_target, campaign.goal_currency)
+        return f"revenue >= {money} ({campaign.goal_model})"
+    return f"{campaign.goal_metric} >= {campaign.goal_target}"
+
+
+def to_table(campaigns: Iterable[Campaign]) -> str:
+    """An aligned text table of the registry, for a terminal."""
+    header = ("campaign", "kind", "channel", "starts_on", "ends_on", "goal", "spend",
+              "declared_on")
+    rows = [header]
+    for c in campaigns:
+        spend = format_minor(c.spend_minor, c.spend_currency) if c.spend_minor is not None \
+            else "-"
+        late = "" if c.declared_in_advance else " (late)"
+        rows.append((c.campaign_id, c.kind, c.channel or "-", c.starts_on.isoformat(),
+                     c.ends_on.isoformat(), goal_text(c), spend,
+                     c.declared_on.isoformat() + late))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+             .rstrip() for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)

@@ -43,3 +43,7 @@ class PermanentRowError(SinkError):
 
 class DdlRenderError(MigrationError):
     """The DDL cannot be rendered as asked (an untranslatable statement, a bad name)."""
+
+
+class RegistryStoreError(SinkError):
+    """The campaign registry could not be written or read (one line says why)."""

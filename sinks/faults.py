@@ -2,7 +2,9 @@
 
 Enabled only through ``LEADCLOCK_FAULTS`` (``flush_transient=5`` fails the next five
 flushes as if ClickHouse were away; ``refuse_lead=ID`` makes every insert holding that
-lead's rows fail permanently, as a data error would; ``pause_after_flushes=N`` says so on
+lead's rows fail permanently, as a data error would; ``flush_bug=1`` raises an
+unexpected error in the next flush, as a bug would; ``flush_stuck=1`` blocks the next
+flush's thread for good, as a hung connection would; ``pause_after_flushes=N`` says so on
 stderr after N successful writes and then blocks, so that a test can interrupt a replay
 at a known point without depending on timing), so a test can drive a real worker or
 replay process through these without mocking ClickHouse.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -25,6 +28,8 @@ class Faults:
 
     flush_transient: int = 0
     refuse_lead: str = ""
+    flush_bug: int = 0
+    flush_stuck: int = 0
     pause_after_flushes: int = 0
 
     @classmethod
@@ -33,12 +38,13 @@ class Faults:
         faults = cls()
         for item in os.environ.get("LEADCLOCK_FAULTS", "").split(","):
             name, _, count = item.partition("=")
-            if name.strip() == "flush_transient" and count.strip().isdigit():
-                faults.flush_transient = int(count)
-            elif name.strip() == "refuse_lead":
+            name = name.strip()
+            if name in ("flush_transient", "flush_bug", "flush_stuck",
+                        "pause_after_flushes") and \
+                    count.strip().isdigit():
+                setattr(faults, name, int(count))
+            elif name == "refuse_lead":
                 faults.refuse_lead = count.strip()
-            elif name.strip() == "pause_after_flushes" and count.strip().isdigit():
-                faults.pause_after_flushes = int(count)
         return faults
 
     def after_flush(self) -> None:
@@ -52,7 +58,14 @@ class Faults:
                 time.sleep(3600)
 
     def before_flush(self) -> None:
-        """Raise an injected transient failure while any remain."""
+        """Raise (or hang) as injected, while any injected failure remains."""
+        if self.flush_stuck > 0:
+            self.flush_stuck -= 1
+            threading.Event().wait()  # never set: this thread is stuck for good
+        if self.flush_bug > 0:
+            self.flush_bug -= 1
+            msg = "injected fault: a bug in the sink (LEADCLOCK_FAULTS)"
+            raise RuntimeError(msg)
         if self.flush_transient > 0:
             self.flush_transient -= 1
             msg = "injected fault: ClickHouse unavailable (LEADCLOCK_FAULTS)"

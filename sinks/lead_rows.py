@@ -31,15 +31,20 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
                      "purchase_window", "touched_at", "purchased_at", "revenue_minor",
                      "conversions_e9", "revision"),
     # Written after the three above: the views move a lead to a revision after its rows.
-    "lead_revisions": ("version", "lead_id", "generation", "revision", "written_at"),
+    # It also carries the lead's own facts (newest event, first purchase: SPEC §6).
+    "lead_revisions": ("version", "lead_id", "generation", "revision", "written_at",
+                       "last_event_at", "first_purchase_at", "first_purchase_window"),
     "ingest_ledger": ("source", "partition", "offset", "outcome", "lead_id", "event_id",
                       "recorded_at"),
-    "rejected_events": ("raw", "reason", "rejected_at", "source", "partition", "offset"),
+    "rejected_events": ("raw", "reason", "rejected_at", "source", "partition", "offset",
+                        "raw_size", "raw_sha256", "truncated"),
 }
 REVISIONED: Final = ("lead_reach", "lead_stages", "lead_credits", "lead_revisions")
 """Tables whose rows belong to one revision of a lead (the views pick its newest)."""
 LEAD_TABLES: Final = ("lead_events", *REVISIONED)
 """Every per-lead table, in insert order: events first, ``lead_revisions`` last."""
+REVISION_AT: Final = COLUMNS["lead_revisions"].index("revision")
+"""Where a ``lead_revisions`` row holds its revision."""
 
 
 def lead_rows(
@@ -65,7 +70,10 @@ def lead_rows(
              d.touched_at_us, d.purchased_at_us, d.revenue_minor, d.conversions_e9, rev)
             for d in c.credits
         ],
-        "lead_revisions": [(version, lead_id, gen, rev, now_ms)],
+        "lead_revisions": [(
+            version, lead_id, gen, rev, now_ms, c.last_event_at_us, c.first_purchase_at_us,
+            None if c.first_purchase_window_us is None else c.first_purchase_window_us // US,
+        )],
     }
 
 

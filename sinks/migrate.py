@@ -5,6 +5,11 @@ statement is written to be re-runnable (``IF NOT EXISTS``, ``CREATE OR REPLACE V
 so migrating twice is harmless and a new file only adds. ``sinks.ddl_render`` turns the
 files into single-node or cluster statements; ``sinks.access`` adds the dashboard role.
 
+Applying is serialised and skipped when done: a process migrating an embedded directory
+holds ``<dir>.migrate.lock`` meanwhile (two workers sharing one directory start at
+once), and a plan recorded complete in ``schema_migrations`` is not re-run (replicas of
+a deployment start after its one-shot migrate job, all at once).
+
 A schema created in cluster mode stays in cluster mode: a plain ``migrate`` (as every
 worker and replay runs at start) finds the Distributed tables and re-renders for their
 cluster, because the single-node statements would try to alter a Distributed table.
@@ -12,15 +17,21 @@ cluster, because the single-node statements would try to alter a Distributed tab
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from sinks import access, ddl_render
+from sinks.client import route
 from sinks.ddl_render import Statement
 from sinks.exceptions import MigrationError
 from sinks.partitioning import partition_by_version, unpartitioned
@@ -100,29 +111,80 @@ def apply(client: Client, options: MigrateOptions | None = None) -> Migrated:
     """Apply the plan, then partition the per-lead tables by version (single node).
 
     No version is made current: a worker or the first replay does that (SPEC §5).
+    A plan recorded complete is not applied again (returns no files).
     """
     options = options or MigrateOptions()
-    deployed = deployed_cluster(client)
-    options = MigrateOptions(_resolve_cluster(options.cluster, deployed),
-                             options.dashboard, options.copy_rows)
-    database = str(client.command("SELECT currentDatabase()"))
-    applied: dict[str, None] = {}
-    for statement in plan(options, database):
+    with _migration_lock(client):
+        deployed = deployed_cluster(client)
+        options = MigrateOptions(_resolve_cluster(options.cluster, deployed),
+                                 options.dashboard, options.copy_rows)
+        database = str(client.command("SELECT currentDatabase()"))
+        settings = {"distributed_foreground_insert": 1} if options.cluster else None
+        planned = plan(options, database)
+        fingerprint = plan_fingerprint(planned)
+        applied: dict[str, None] = {}
+        if options.dashboard is not None or not _recorded(client, fingerprint):
+            for statement in planned:
+                try:
+                    client.command(statement.sql)
+                except ClickHouseError as error:
+                    first = str(error).strip().splitlines()[0]
+                    msg = f"{statement.source}: {first}"
+                    raise MigrationError(msg) from error
+                applied[statement.source] = None
+            client.command("INSERT INTO schema_migrations VALUES "
+                           f"('{fingerprint}', now64(3, 'UTC'))", settings=settings)
+        notes: list[str] = []
+        if options.copy_rows and not options.cluster:
+            notes = partition_by_version(client)
+        elif not options.cluster and (waiting := unpartitioned(client)):
+            notes = [f"{', '.join(sorted(waiting))} not partitioned by version yet (retire "
+                     "then deletes rows instead of dropping partitions): stop the workers "
+                     "and run leadclock migrate"]
+        return Migrated(list(applied), deployed is None, notes)
+
+
+def plan_fingerprint(planned: list[Statement]) -> str:
+    """SHA-256 of every statement of a plan: equal plans leave equal schemas."""
+    digest = hashlib.sha256()
+    for statement in planned:
+        digest.update(statement.sql.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _recorded(client: Client, fingerprint: str) -> bool:
+    """Whether this exact plan was applied completely before."""
+    exists = client.command("SELECT count() FROM system.tables WHERE database = "
+                            "currentDatabase() AND name = 'schema_migrations'")
+    if not exists:
+        return False
+    found = client.command("SELECT count() FROM schema_migrations WHERE plan_sha256 = "
+                           f"'{fingerprint}'")
+    return bool(found)
+
+
+@contextmanager
+def _migration_lock(client: Client) -> Iterator[None]:
+    """Serialise migrations of one embedded directory across processes.
+
+    Processes sharing a directory reach it through one gateway, which runs statements
+    one at a time but cannot keep two migrations' statements from interleaving.
+    A server has no such lock: deployments migrate once before starting the workers,
+    and the recorded plan lets the workers skip (docs/deploy.md).
+    """
+    found = route(client)
+    if found is None or urlsplit(found.dsn).scheme != "chdb":
+        yield
+        return
+    directory = Path(urlsplit(found.dsn).path)
+    lock_path = directory.with_name(directory.name + ".migrate.lock")
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            client.command(statement.sql)
-        except ClickHouseError as error:
-            first = str(error).strip().splitlines()[0]
-            msg = f"{statement.source}: {first}"
-            raise MigrationError(msg) from error
-        applied[statement.source] = None
-    notes: list[str] = []
-    if options.copy_rows and not options.cluster:
-        notes = partition_by_version(client)
-    elif not options.cluster and (waiting := unpartitioned(client)):
-        notes = [f"{', '.join(sorted(waiting))} not partitioned by version yet (retire then "
-                 "deletes rows instead of dropping partitions): stop the workers and run "
-                 "leadclock migrate"]
-    return Migrated(list(applied), deployed is None, notes)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def deployed_cluster(client: Client) -> str | None:

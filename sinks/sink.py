@@ -27,7 +27,15 @@ from clickhouse_connect.driver.insert import InsertContext
 from sinks.errors import first_line, is_bad_data, is_transient
 from sinks.exceptions import PermanentRowError, SinkError, TransientSinkError
 from sinks.faults import Faults
-from sinks.lead_rows import COLUMNS, LEAD_TABLES, REVISIONED, Row, event_rows, lead_rows
+from sinks.lead_rows import (
+    COLUMNS,
+    LEAD_TABLES,
+    REVISION_AT,
+    REVISIONED,
+    Row,
+    event_rows,
+    lead_rows,
+)
 from sinks.reconnect import lost_connection, reconnect
 from streams.engine.port import OutputBatch, Refusal
 from streams.engine.records import LeadKey
@@ -96,7 +104,7 @@ class ClickHouseSink:
         to its highest revision, so a half-written newer revision would hide it. (Its
         events stay: events are facts, and a lead refused for good is dead-lettered.)
         """
-        revision = by_table["lead_revisions"][0][-2]
+        revision = by_table["lead_revisions"][0][REVISION_AT]
         for table in REVISIONED:
             self.client.command(
                 f"DELETE FROM {table} WHERE version = {{v:UInt32}} AND lead_id = {{l:String}} "

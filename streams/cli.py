@@ -18,16 +18,16 @@ from streams.cli_parser import (
     ATTRIBUTION_ENV,
     DEPRECATED_ENV,
     PROG,
+    Parser,
     add_clickhouse,
     add_engine,
     add_kafka,
     add_replay,
     add_versions,
     base_parser,
-    env,
-    port,
-    positive_int,
 )
+from streams.cli_values import env, port, positive_int
+from streams.cli_worker import add_worker_options
 from streams.engine.config import EngineConfig
 from streams.engine.expiry import StateTtl
 from streams.faust_app.settings import WorkerSettings
@@ -57,41 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_clickhouse(worker)
     add_engine(worker, version_help="follow the current version (on a database without one, "
                                     "the next unused version, made current at start)")
-    worker.add_argument("--partitions", type=positive_int,
-                        default=env("LEADCLOCK_PARTITIONS", "4"),
-                        help="partitions of the event topics (env LEADCLOCK_PARTITIONS)")
-    worker.add_argument("--data-dir", default=env("LEADCLOCK_DATA_DIR", "var/worker"),
-                        help="Faust table store directory (env LEADCLOCK_DATA_DIR)")
-    worker.add_argument("--app-id", default=env("LEADCLOCK_APP_ID", "leadclock"),
-                        help="consumer group / Faust app id (env LEADCLOCK_APP_ID)")
-    worker.add_argument("--instance-id", default=env("LEADCLOCK_INSTANCE_ID", ""),
-                        help="static group membership id (env LEADCLOCK_INSTANCE_ID): a "
-                             "restarted worker gets its partitions back without a rebalance")
-    worker.add_argument("--session-timeout", type=float,
-                        default=env("LEADCLOCK_SESSION_TIMEOUT", "10"),
-                        metavar="SECONDS",
-                        help="consumer session timeout: how soon a dead worker's partitions "
-                             "move to the others (env LEADCLOCK_SESSION_TIMEOUT)")
-    worker.add_argument("--state-ttl", default=env("LEADCLOCK_STATE_TTL", ""),
-                        metavar="DURATION",
-                        help="drop the state of leads idle this long in event time, e.g. "
-                             "180d; at least the lookback; trades exactness for bounded "
-                             "state, see docs/state-ttl.md (env LEADCLOCK_STATE_TTL; "
-                             "default: keep all state)")
-    worker.add_argument("--metrics-port", type=int,
-                        default=env("LEADCLOCK_METRICS_PORT", "0"),
-                        help="serve Prometheus /metrics on PORT (0: off; env "
-                             "LEADCLOCK_METRICS_PORT)")
-    worker.add_argument("--metrics-host", default=env("LEADCLOCK_METRICS_HOST", "127.0.0.1"),
-                        help="address /metrics listens on; 0.0.0.0 in a container (env "
-                             "LEADCLOCK_METRICS_HOST)")
-    worker.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
-                        help="print a progress line every N seconds")
-    worker.add_argument("--unsafe-auto-ack", action="store_true",
-                        help="benchmarking only: ack messages before their effect is in "
-                             "ClickHouse (loses the exactly-once effect on a crash)")
-    worker.add_argument("--report-every", type=float, default=0.0, metavar="SECONDS",
-                        help="print per-campaign results every N seconds (0: never)")
+    add_worker_options(worker)
 
     add_replay(commands)
     add_versions(commands)
@@ -136,10 +102,27 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--port", type=port, default=8050,
                            help="port to listen on (default 8050; 0 picks a free one)")
 
-    demo = commands.add_parser("demo", help="write a realistic demo event log (NDJSON)")
+    campaigns = commands.add_parser("campaigns", help="the campaign registry (SPEC §6)")
+    registry = campaigns.add_subparsers(dest="registry_command", required=True,
+                                        parser_class=Parser)
+    load = registry.add_parser("load", help="validate a CSV/YAML registry file, then upsert it")
+    load.add_argument("file", metavar="FILE", help=".csv, .yaml or .yml")
+    add_clickhouse(load)
+    listing = registry.add_parser("list", help="print the registry")
+    listing.add_argument("--format", choices=("table", "csv", "yaml"), default="table",
+                         help="table, or a file campaigns load reads back")
+    add_clickhouse(listing)
+
+    demo = commands.add_parser("demo", help="write a realistic demo event log (NDJSON) and "
+                                            "its campaign registry")
     demo.add_argument("--leads", type=positive_int, default=2000, help="leads to generate")
     demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same log)")
+    demo.add_argument("--days", type=positive_int, default=365,
+                      help="days of events from 2026-01-01")
     demo.add_argument("--output", default="-", metavar="FILE", help="- for stdout")
+    demo.add_argument("--campaigns", metavar="FILE", default=None,
+                      help="registry CSV (default: OUTPUT's name with .campaigns.csv; "
+                           "none when OUTPUT is -)")
     return parser
 
 
@@ -169,7 +152,8 @@ def worker_settings(args: argparse.Namespace) -> WorkerSettings:
         session_timeout_s=args.session_timeout, metrics_port=args.metrics_port,
         metrics_host=args.metrics_host,
         progress_every_s=args.progress_every, report_every_s=args.report_every,
-        unsafe_auto_ack=args.unsafe_auto_ack,
+        unsafe_auto_ack=args.unsafe_auto_ack, shutdown_timeout_s=args.shutdown_timeout,
+        broker_wait_s=args.broker_wait,
     )
 
 
@@ -215,8 +199,13 @@ def _run(args: argparse.Namespace) -> None:
     elif command == "status":
         compose.status(brokers=args.brokers, topics=_topics(args), app_id=args.app_id,
                        metrics_url=args.metrics_url)
+    elif command == "campaigns" and args.registry_command == "load":
+        compose.campaigns_load(_dsn(args), args.file)
+    elif command == "campaigns":
+        compose.campaigns_list(_dsn(args), args.format)
     elif command == "demo":
-        compose.demo(leads=args.leads, seed=args.seed, output=args.output)
+        compose.demo(leads=args.leads, seed=args.seed, days=args.days, output=args.output,
+                     campaigns=args.campaigns)
     elif command == "serve":
         compose.serve(_dsn(args), host=args.host, port=args.port, read_only=args.read_only)
     elif command == "dashboard":
@@ -229,7 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _run(args)
     except LeadclockError as error:
-        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+        command = " ".join(filter(None, (args.command, getattr(args, "registry_command", ""))))
+        print(f"{PROG} {command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

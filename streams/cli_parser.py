@@ -11,6 +11,8 @@ import os
 from importlib import metadata
 from typing import Any, NoReturn
 
+from streams.cli_values import env, positive_int
+
 PROG = "leadclock"
 ATTRIBUTION_ENV = "LEADCLOCK_ATTRIBUTION_VERSION"
 DEPRECATED_ENV = "LEADCLOCK_VERSION"
@@ -31,7 +33,7 @@ class _Formatter(argparse.HelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse with a one-line error instead of usage + error."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -39,12 +41,8 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
+        """Print one line (not the usage) and exit 2."""
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def env(name: str, default: str) -> str:
-    """An environment variable, or ``default`` when unset or empty."""
-    return os.environ.get(name) or default
 
 
 def default_brokers() -> str:
@@ -58,26 +56,6 @@ def program_version() -> str:
         return metadata.version("leadclock")
     except metadata.PackageNotFoundError:
         return "unknown (not installed)"
-
-
-def positive_int(text: str) -> int:
-    """An integer ≥ 1 (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        msg = f"{text!r} is not a positive integer"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def port(text: str) -> int:
-    """A TCP port number (argparse type)."""
-    if not text.isdigit() or int(text) > 65535:
-        msg = f"{text!r} is not a port number (0-65535)"
-        raise argparse.ArgumentTypeError(msg)
-    return int(text)
 
 
 def add_clickhouse(parser: argparse.ArgumentParser) -> None:
@@ -173,9 +151,9 @@ def add_versions(commands: Any) -> None:
 
 def base_parser() -> tuple[argparse.ArgumentParser, Any]:
     """The top-level parser and its sub-command registry."""
-    parser = _Parser(prog=PROG, description="Event-sourced marketing/sales attribution.")
+    parser = Parser(prog=PROG, description="Event-sourced marketing/sales attribution.")
     parser.add_argument("--version", action="version",
                         version=f"{PROG} {program_version()}",
                         help="print the program's version and exit")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     return parser, commands

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -69,7 +70,7 @@ def migrate(dsn: str, *, cluster: str | None = None, dashboard_role: str | None 
         return
     check_backend(dsn, options)
     done = apply(connect(dsn), options)
-    files = ", ".join(done.files)
+    files = ", ".join(done.files) if done.files else "nothing to apply"
     if done.created:
         say(f"migrate: created the schema in {redact(dsn)} ({files}); no version is current "
             "until a worker or a replay makes one")
@@ -116,15 +117,21 @@ def worker(settings: WorkerSettings) -> None:
     from sinks.sink import ClickHouseSink
     from sinks.worker_versions import WorkerVersions
     from streams.commands.worker_version import start_version
-    from streams.faust_app.app import build_app, run
+    from streams.faust_app.app import build_app
+    from streams.faust_app.broker_wait import retry_bootstrap
     from streams.faust_app.follow import VersionWiring
     from streams.faust_app.patches import install_faust_patches
-    from streams.kafka.admin import ensure_topics
+    from streams.faust_app.runner import run
+    from streams.kafka.admin import ensure_topics, with_broker_wait
 
     skip_pandas()
     topics = settings.topics
-    safety = install_faust_patches(frozenset(topics.events))
-    ensure_topics(settings.brokers, (*topics.events, topics.dlq), settings.partitions)
+    safety = install_faust_patches(frozenset(topics.consumed))
+    deadline = time.monotonic() + settings.broker_wait_s
+    with_broker_wait(lambda: ensure_topics(settings.brokers, topics.created,
+                                           settings.partitions, topics.configs),
+                     settings.broker_wait_s, lambda line: say(f"worker: {line}"))
+    retry_bootstrap(deadline, lambda line: say(f"worker: {line}"))
     client = connect(settings.clickhouse)
     apply(client)
     writer = ClickHouseSink(client, 0, faults=Faults.from_env())
@@ -133,12 +140,11 @@ def worker(settings: WorkerSettings) -> None:
                              settings.state_ttl.describe() if settings.state_ttl else {})
     version, engine = start_version(client, settings, control, say)
     writer.version = version
-    app, flusher = build_app(replace(settings, engine=engine), writer, safety,
-                             report=lambda: campaign_report(client),
-                             versions=VersionWiring(control, version,
-                                                    settings.version is not None))
+    built = build_app(replace(settings, engine=engine), writer, safety,
+                      report=lambda: campaign_report(client),
+                      versions=VersionWiring(control, version, settings.version is not None))
     with shared_if_embedded(client):
-        run(app, flusher, settings.metrics_port, settings.metrics_host)
+        run(built, settings)
 
 
 def produce(*, input_name: str, brokers: str, topics: TopicNames, partitions: int,
@@ -147,7 +153,7 @@ def produce(*, input_name: str, brokers: str, topics: TopicNames, partitions: in
     from streams.kafka.admin import ensure_topics
     from streams.kafka.produce import produce as send
 
-    ensure_topics(brokers, (*topics.events, topics.dlq), partitions)
+    ensure_topics(brokers, topics.created, partitions, topics.configs)
     with open_input(input_name) as handle:
         sent = send(handle, brokers, topics, progress=say, rate=rate)
     say(f"produce: {sent:,} events sent to {brokers}")
@@ -157,8 +163,8 @@ def create_topics(*, brokers: str, topics: TopicNames, partitions: int) -> None:
     """Create the topics."""
     from streams.kafka.admin import ensure_topics
 
-    ensure_topics(brokers, (*topics.events, topics.dlq), partitions)
-    say(f"topics: {', '.join((*topics.events, topics.dlq))} ready ({partitions} partitions)")
+    ensure_topics(brokers, topics.created, partitions, topics.configs)
+    say(f"topics: {', '.join(topics.created)} ready ({partitions} partitions)")
 
 
 def status(*, brokers: str, topics: TopicNames, app_id: str, metrics_url: str) -> None:
@@ -166,28 +172,81 @@ def status(*, brokers: str, topics: TopicNames, app_id: str, metrics_url: str) -
     from streams.kafka.status import lag_table, worker_metrics
 
     print(f"consumer group {app_id} on {brokers}")
-    print(lag_table(brokers, app_id, topics.events))
+    print(lag_table(brokers, app_id, topics.consumed))
     if metrics_url:
         print(worker_metrics(metrics_url))
 
 
-def demo(*, leads: int, seed: int, output: str) -> None:
-    """Write the demo dataset."""
-    from streams.demo import generate
+def campaigns_load(dsn: str, name: str) -> None:
+    """Validate a whole registry file, then upsert it; every problem first, nothing loaded."""
+    from datetime import UTC, datetime
 
-    lines = generate(leads, seed=seed)
-    if output == "-":
-        out = sys.stdout.buffer
-        for line in lines:
-            out.write(line + b"\n")
-        out.flush()
-        return
+    from schemas.campaign_types import Campaign
+    from schemas.campaigns import parse_registry
+    from sinks.campaign_store import upsert
+    from sinks.client import connect, sharing_note
+    from sinks.migrate import migrate as apply_ddl
+
+    with open_input(name) as handle:
+        data = handle.read()
+    parsed = parse_registry(name, data, datetime.now(UTC).date())
+    campaigns = [item for item in parsed if isinstance(item, Campaign)]
+    if len(campaigns) < len(parsed):
+        for problem in parsed:
+            print(problem, file=sys.stderr)
+        noun = "problem" if len(parsed) == 1 else "problems"
+        msg = f"{len(parsed)} {noun} in {name}; nothing loaded"
+        raise InputError(msg)
+    client = connect(dsn)
+    note = sharing_note(client)
+    if note:
+        say(note)
+    if not client.command("EXISTS TABLE campaigns"):
+        apply_ddl(client)
+    upsert(client, campaigns)
+    say(f"campaigns: {len(campaigns)} loaded from {name}")
+
+
+def campaigns_list(dsn: str, output_format: str) -> None:
+    """Print the registry as a table, or as a CSV/YAML file ``campaigns load`` reads back."""
+    from schemas.registry_render import to_csv, to_table, to_yaml
+    from sinks.campaign_store import list_campaigns
+    from sinks.client import connect
+
+    client = connect(dsn)
+    if not client.command("EXISTS TABLE campaigns"):
+        msg = "no campaign registry in this database yet (leadclock campaigns load FILE)"
+        raise InputError(msg)
+    render = {"table": to_table, "csv": to_csv, "yaml": to_yaml}[output_format]
+    text = render(list_campaigns(client))
+    print(text, end="" if text.endswith("\n") else "\n")
+
+
+def demo(*, leads: int, seed: int, output: str, campaigns: str | None = None,
+         days: int = 365) -> None:
+    """Write the demo dataset (streamed) and, next to it, its campaign registry."""
+    from schemas.registry_render import to_csv
+    from streams.demo_events import generate, span_campaigns
+
+    lines = generate(leads, seed=seed, days=days)
+    if campaigns is None and output != "-":
+        campaigns = str(Path(output).with_suffix("")) + ".campaigns.csv"
     try:
+        if campaigns:
+            Path(campaigns).write_text(to_csv(span_campaigns(leads, days)), encoding="utf-8",
+                                       newline="")
+            say(f"demo: campaign registry written to {campaigns}")
+        if output == "-":
+            out = sys.stdout.buffer
+            for line in lines:
+                out.write(line + b"\n")
+            out.flush()
+            return
         with Path(output).open("wb") as handle:
             for line in lines:
                 handle.write(line + b"\n")
     except OSError as error:
-        msg = f"cannot write {output}: {error.strerror}"
+        msg = f"cannot write {error.filename or output}: {error.strerror}"
         raise InputError(msg) from error
 
 

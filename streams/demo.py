@@ -1,9 +1,9 @@
-"""A realistic demo dataset: campaigns warm leads for weeks, revenue arrives much later.
+"""A dense synthetic load for tests and benchmarks: many touches per lead, late revenue.
 
-The point of leadclock is that a purchase arriving two months after a campaign is still
-credited to that campaign's window, so the generator makes exactly that common: leads
-are touched by a few campaigns over a few weeks and buy days to months later, in a few
-currencies. Deterministic for a given seed.
+Not the user-facing demo (``leadclock demo`` uses :mod:`streams.demo_events`, whose
+campaigns run on their registered dates): this one packs ~5 events per lead into four
+months with purchases days to months after the touches, in a few currencies, which is
+what the recovery tests and the worker benchmark want. Deterministic for a given seed.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ from tests.incremental_engine import outcome_of
 from tests.oracle import Answer
 from tests.totals import Totals
 
+RANK = {"rerouted": 0, "rejected": 1, "duplicate": 2, "accepted": 3}
+"""``ingest_ledger.rank``: which outcome of a position the table keeps."""
+
 
 @dataclass
 class MemoryWriter:
@@ -58,8 +61,10 @@ class MemoryWriter:
                 self.leads[key] = contribution
                 if key in batch.states:
                     self.states[key] = batch.states[key]
-        for row in batch.ledger:
-            self.ledger[row[:3]] = row
+        for row in batch.ledger:  # like ReplacingMergeTree(rank): the highest outcome wins
+            seen = self.ledger.get(row[:3])
+            if seen is None or RANK[row[3]] >= RANK[seen[3]]:
+                self.ledger[row[:3]] = row
         for rejected in batch.rejected:
             self.rejected[rejected[3:6]] = rejected
         self.writes += 1

@@ -257,7 +257,7 @@ def _revenue_lag(all_credits: list[Credit], registered: dict[str, Campaign]
     """Revenue by whole days from touch to purchase, with the running share."""
     sums: dict[tuple[str, str, str, int], int] = defaultdict(int)
     for credit in all_credits:
-        if credit.touched_at_us is None:
+        if credit.touched_at_us is None or credit.campaign_id == NO_CAMPAIGN:
             continue
         campaign = registered.get(credit.campaign_id)
         kind = campaign.kind if campaign is not None else UNCLASSIFIED

@@ -5,15 +5,20 @@
 #   deploy/local/kafka.sh start|stop|status|fetch
 #
 # Env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), LEADCLOCK_VAR (<repo>/var),
+#      KAFKA_DIR ($LEADCLOCK_VAR/kafka: data, logs, pid, config of this broker),
+#      KAFKA_LIBS ($LEADCLOCK_VAR/kafka/libs: the jars, shared by every KAFKA_DIR),
 #      KAFKA_HEAP (-Xmx512m), KAFKA_START_TIMEOUT (60 s).
-# Files: $LEADCLOCK_VAR/kafka/{libs,data,logs,kafka.pid,server.properties}
+# Files: $KAFKA_DIR/{data,logs,kafka.pid,server.properties}, $KAFKA_LIBS/*.jar
+#
+# A second, private broker (e.g. for a test that stops it) needs its own KAFKA_DIR,
+# KAFKA_PORT and KAFKA_CONTROLLER_PORT; clients then need LEADCLOCK_BROKERS to match.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 VAR="${LEADCLOCK_VAR:-$ROOT/var}"
-KDIR="$VAR/kafka"
-LIBS="$KDIR/libs"
+KDIR="${KAFKA_DIR:-$VAR/kafka}"
+LIBS="${KAFKA_LIBS:-$VAR/kafka/libs}"
 DATA="$KDIR/data"
 LOGS="$KDIR/logs"
 PIDFILE="$KDIR/kafka.pid"
@@ -40,7 +45,7 @@ fetch() {
   command -v mvn >/dev/null || die "mvn not found: needed once to fetch the Kafka jars (apt-get install maven)"
   echo "fetching Kafka jars into $LIBS ..." >&2
   rm -rf "$LIBS.partial"
-  mkdir -p "$KDIR"
+  mkdir -p "$KDIR" "$(dirname "$LIBS")"
   mvn -q -B -f "$HERE/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
     -DoutputDirectory="$LIBS.partial" >"$KDIR/fetch.log" 2>&1 \
     || { cat "$KDIR/fetch.log" >&2; die "mvn could not fetch the Kafka jars (log: $KDIR/fetch.log)"; }

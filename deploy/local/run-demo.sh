@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The quick start's main job: local Kafka, schema, demo events flowing in, and the
-# worker printing live per-campaign results, all in this one terminal. Ctrl-C stops
-# the worker and the demo producer (the broker keeps running: `make kafka-stop`).
+# The quick start's main job: local Kafka, schema, the demo's campaign registry, demo
+# events flowing in, and the worker printing the live scorecard (each campaign judged
+# by its declared goal), all in this one terminal. Ctrl-C stops the worker and the
+# demo producer (the broker keeps running: `make kafka-stop`).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -18,6 +19,9 @@ bash deploy/local/kafka.sh start
 "$LEADCLOCK" topics
 mkdir -p var
 "$LEADCLOCK" demo --leads "$DEMO_LEADS" --output var/demo-events.ndjson
+# Goals are declared before the data arrives (the worker is not running yet, so this
+# opens the embedded ClickHouse directly; while it runs, a load goes through its gateway).
+"$LEADCLOCK" campaigns load var/demo-events.campaigns.csv
 echo "demo: $(wc -l <var/demo-events.ndjson) events, streaming at ${DEMO_RATE}/s" >&2
 
 "$LEADCLOCK" produce --input var/demo-events.ndjson --rate "$DEMO_RATE" \

@@ -113,11 +113,11 @@ def run(request: ReplayRequest) -> ReplayStats:
                                      fraction=log.fraction, label=label))
         elif topic_plan is not None:
             reader = TopicReader(request.brokers, topic_plan.ranges)
-            runner = LocalReplay(reader.records(), True, request.engine, client,
+            runner = LocalReplay(reader.records(), request.engine, client,
                                  target.version, reader.fraction,
                                  write_batch=request.write_batch)
         else:
-            runner = LocalReplay(file_records(log.handle, label), False, request.engine,
+            runner = LocalReplay(file_records(log.handle, label), request.engine,
                                  client, target.version, log.fraction,
                                  write_batch=request.write_batch)
         phase, started = "reading", time.monotonic()

@@ -36,7 +36,6 @@ class LocalReplay:
     """Reads ``records`` in this process, then writes version ``version`` of ``client``."""
 
     records: Iterable[Record]
-    keyed: bool
     engine: EngineConfig
     client: Client
     version: int
@@ -60,14 +59,13 @@ class LocalReplay:
         """Validate, account and group the log by lead (nothing is written yet)."""
         with cyclic_gc_paused():
             self._by_lead = read_log(self.records, self._accounting, self.stats, progress,
-                                     keyed=self.keyed, fraction=self.fraction,
-                                     foreign=self.foreign)
+                                     fraction=self.fraction, foreign=self.foreign)
         self.stats.leads = len(self._by_lead)
         return self.stats
 
     def read_more(self, records: Iterable[Record]) -> None:
         """Add records handed over by other processes (events of this process's leads)."""
-        more = read_log(records, self._accounting, self.stats, keyed=self.keyed)
+        more = read_log(records, self._accounting, self.stats)
         for lead_id, events in more.items():
             self._by_lead.setdefault(lead_id, []).extend(events)
         self.stats.leads = len(self._by_lead)

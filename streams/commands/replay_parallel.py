@@ -113,7 +113,7 @@ def _child(job: ChildJob, pipes: dict[str, Any]) -> None:
         records, fraction = reader.records(), reader.fraction
     else:
         records, fraction = _fed_lines(pipes["lines"], pipes["label"]), None
-    local = LocalReplay(records, job.ranges is not None, request.engine, connect(request.dsn),
+    local = LocalReplay(records, request.engine, connect(request.dsn),
                         job.version, fraction, foreign, write_batch=request.write_batch)
     local.read(progress)
     for other, inbox in enumerate(inboxes):
@@ -182,6 +182,7 @@ class ParallelReplay:
         batches: list[list[tuple[int, bytes]]] = [[] for _ in range(count)]
         dealt = 0
         for (_, _, number), _, line in self.lines:
+            assert line is not None  # a file line, never a tombstone
             owner = guess_owner(line, count)
             batch = batches[owner]
             batch.append((number, line))

@@ -23,6 +23,7 @@ from streams.engine.contribution import contribution
 from streams.engine.port import LedgerRow, OutputBatch, Position, RejectedRow, Writer
 from streams.engine.records import LeadKey
 from streams.engine.state import LeadState
+from streams.engine.truncate import keep_raw
 
 Refused = tuple[str, LeadState, str]
 """A lead refused for good: its id, the state whose rows were refused, and why."""
@@ -89,9 +90,14 @@ class OutputBuffer:
         self._touch()
 
     def put_rejection(self, rejection: Rejection, position: Position) -> None:
-        """Keep a rejected message verbatim (invalid UTF-8 replaced) with its reason."""
-        raw = rejection.raw.decode("utf-8", errors="replace")
-        self._batch.rejected.append((raw, rejection.reason, _now_ms(), *position))
+        """Keep a rejected message with its reason, within ``truncate.RAW_LIMIT``.
+
+        Its first ``RAW_LIMIT`` bytes as text (invalid UTF-8 replaced), its size and
+        digest, and whether it was cut.
+        """
+        kept = keep_raw(rejection.raw)
+        self._batch.rejected.append((kept.text, rejection.reason, _now_ms(), *position,
+                                     kept.size, kept.sha256, kept.truncated))
         self._touch()
 
     def pending(self) -> int:

@@ -75,4 +75,12 @@ def contribution(state: LeadState, config: EngineConfig) -> Contribution:
         for purchase in state.purchases
         for credit in credits_for(purchase, state.path(purchase, config.lookback_us), config)
     )
-    return Contribution(revision(state), reach, tuple(stages), credits)
+    last_event_at_us = max(
+        state.touches[-1].occurred_at_us if state.touches else 0,
+        state.purchases[-1].occurred_at_us if state.purchases else 0,
+    )
+    first = state.purchases[0].occurred_at_us if state.purchases else None
+    return Contribution(
+        revision(state), reach, tuple(stages), credits, last_event_at_us, first,
+        None if first is None else window_start_us(first, window),
+    )

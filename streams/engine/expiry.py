@@ -35,13 +35,17 @@ from streams.engine.config import format_duration_us, parse_duration_us
 from streams.engine.exceptions import ConfigError
 from streams.engine.state import LeadState, decode_entry
 
-TopicRole: TypeAlias = Literal["email_opens", "clicks", "calls", "purchases"]
-"""What an event topic carries (SPEC §2), whatever its name (``--topic-prefix``)."""
-ROLES: Final[tuple[TopicRole, ...]] = ("email_opens", "clicks", "calls", "purchases")
+TopicRole: TypeAlias = Literal["email_opens", "clicks", "calls", "purchases", "rerouted"]
+"""What a consumed topic carries (SPEC §2), whatever its name (``--topic-prefix``):
+the four event topics, and the internal topic of events moved to their lead's
+partition (``streams.engine.routing``)."""
+ROLES: Final[tuple[TopicRole, ...]] = ("email_opens", "clicks", "calls", "purchases",
+                                       "rerouted")
 """Order of the per-topic offsets kept in a table entry (``Arrivals.offsets``) and of
-the committed offsets ``is_expired`` is given. Stored in the table: never reorder."""
+the committed offsets ``is_expired`` is given. Stored in the table: never reorder, only
+append (entries written before a role existed read ``NO_OFFSET`` for it)."""
 TOPIC_LETTERS: Final[Mapping[TopicRole, str]] = {
-    "email_opens": "e", "clicks": "k", "calls": "c", "purchases": "p",
+    "email_opens": "e", "clicks": "k", "calls": "c", "purchases": "p", "rerouted": "r",
 }
 """Letter of each event topic in a generation name (``k4711``: opened by clicks@4711).
 Stored in ClickHouse as the ``generation`` column: never change a letter."""
@@ -118,7 +122,9 @@ def arrivals_from_json(raw: object) -> Arrivals | None:
     if not isinstance(raw, list):
         return None
     generation, offsets = raw
-    return Arrivals(str(generation), tuple(int(o) for o in offsets))
+    stored = [int(o) for o in offsets]
+    return Arrivals(str(generation),
+                    tuple(stored + [NO_OFFSET] * (len(ROLES) - len(stored))))
 
 
 def next_arrivals(entry_exists: bool, stored: Arrivals | None, role: TopicRole,

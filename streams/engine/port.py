@@ -27,8 +27,9 @@ Position: TypeAlias = tuple[str, int, int]
 """Where a message came from: (source, partition, offset); files use (file:NAME, -1, line)."""
 LedgerRow: TypeAlias = tuple[str, int, int, str, str, str]
 """One received message: source, partition, offset, outcome, lead_id, event_id."""
-RejectedRow: TypeAlias = tuple[str, str, int, str, int, int]
-"""One rejected message: raw text, reason, rejected_at (ms), source, partition, offset."""
+RejectedRow: TypeAlias = tuple[str, str, int, str, int, int, int, str, bool]
+"""One rejected message: raw text (its first ``truncate.RAW_LIMIT`` bytes), reason,
+rejected_at (ms), source, partition, offset, raw_size, raw_sha256, truncated."""
 
 
 class Output(Protocol):

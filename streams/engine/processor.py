@@ -1,26 +1,61 @@
 """One Kafka message in, lead state and output updated: the I/O-free heart of the worker.
 
 The Faust agent (``streams.faust_app.agent``) only moves bytes between Kafka, the table
-and this object, so the per-message logic, including the rule that only exists in
-streaming (a message's key must be its ``lead_id``), is testable without Kafka.
+and this object, so the per-message logic, including what only exists in streaming
+(routing an event to its lead's partition), is testable without Kafka.
 
 Every message is accounted for (``streams.engine.accounting``) as accepted, duplicate or
-rejected. A duplicate still hands the lead's state to the output and to the table: after
-a crash the local table may hold an event whose effect never reached ClickHouse (or
-whose changelog write was lost), and its redelivery shows up here as a duplicate;
-rewriting both (idempotently) repairs that.
+rejected, whatever its bytes, key or partition: a tombstone (no value) or an empty value
+is a rejection like any other malformed message. A valid event that arrived on another
+partition than its lead's home (``streams.engine.routing``) is not applied here: its
+state lives on another partition. It is handed to ``forward`` (the worker sends it to
+the ``rerouted`` topic, on the home partition, with its original position) and counted
+as ``rerouted`` until its copy arrives there.
+
+A duplicate still hands the lead's state to the output and to the table: after a crash
+the local table may hold an event whose effect never reached ClickHouse (or whose
+changelog write was lost), and its redelivery shows up here as a duplicate; rewriting
+both (idempotently) repairs that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from typing import Final, NamedTuple
 
-from schemas.events import Rejection
-from streams.engine.accounting import REJECTED, Accounting, Counters, parse_keyed
+from schemas.events import Event, Rejection
+from streams.engine.accounting import REJECTED, REROUTED, Accounting, Counters, parse_message
 from streams.engine.expiry import TopicRole, arrivals_from_json, arrivals_to_json, next_arrivals
-from streams.engine.port import Output
+from streams.engine.port import Output, Position
 from streams.engine.state import decode_entry, encode_state
+
+FORWARD_LIMIT: Final = 8 * 1024 * 1024
+"""Largest event (key + value bytes) moved to its lead's partition; the worker's
+producer and the ``rerouted`` topic accept this much (``streams.kafka.topics``)."""
+
+
+class DeadLetter(NamedTuple):
+    """A rejected message for the DLQ: its original key and value, why, and where from."""
+
+    key: bytes | None
+    value: bytes | None
+    reason: str
+    position: Position
+
+
+class Forward(NamedTuple):
+    """A valid event to move to its lead's home partition, keyed by its ``lead_id``."""
+
+    key: bytes
+    value: bytes
+    partition: int
+    origin: Position
+
+
+def _nowhere(_: Forward) -> None:
+    msg = "a misrouted event needs a forward callback"
+    raise AssertionError(msg)
 
 
 @dataclass
@@ -29,33 +64,48 @@ class MessageProcessor:
 
     table: MutableMapping[bytes, bytes]
     out: Output
-    dead_letter: Callable[[bytes | None, bytes, str], None]
+    dead_letter: Callable[[DeadLetter], None]
     counters: Counters
     topic_roles: Mapping[str, TopicRole] | None = None
-    """Event topic -> its role, given when a state TTL is on: leads then record the
+    """Consumed topic -> its role, given when a state TTL is on: leads then record the
     offsets of their messages and live in generations (``streams.engine.expiry``)."""
+    home: Callable[[str], int] | None = None
+    """A lead's home partition (``routing.HomePartitions``); None: every message is
+    taken to be on its lead's partition (one partition, or tests)."""
+    forward: Callable[[Forward], None] = _nowhere
+    forward_limit: int = FORWARD_LIMIT
     last_event_us: int | None = None
-    """Event time of the last message, None if it was rejected (read by the TTL sweep)."""
+    """Event time of the last message applied here, None otherwise (read by the TTL
+    sweep, which must only see events of this partition's leads)."""
     _accounting: Accounting = field(init=False)
 
     def __post_init__(self) -> None:
         """Account through the same routine as the replay."""
         self._accounting = Accounting(self.out, self.counters)
 
-    def process(
-        self, key: bytes | None, value: bytes, topic: str, partition: int, offset: int
-    ) -> str:
-        """Handle one Kafka message; return its outcome. Bad ones are dead-lettered."""
-        position = (topic, partition, offset)
-        event = parse_keyed(key, value)
-        self._accounting.received(event, position)
+    def process(self, key: bytes | None, value: bytes | None, topic: str, partition: int,
+                offset: int, origin: Position | None = None) -> str:
+        """Handle one Kafka message; return its outcome. Bad ones are dead-lettered.
+
+        ``origin`` is the original position of a rerouted copy (its ledger row, DLQ
+        header and rejection are filed there, so the message counts once).
+        """
+        position = origin or (topic, partition, offset)
+        copy = origin is not None
+        event = parse_message(value)
+        self.last_event_us = None
         if isinstance(event, Rejection):
-            self.last_event_us = None
-            self.dead_letter(key, value, event.reason)
+            self._accounting.received(event, position, copy=copy)
+            self.dead_letter(DeadLetter(key, value, event.reason, position))
             return REJECTED
+        if self.home is not None:
+            home = self.home(event.lead_id)
+            if home != partition:
+                return self._reroute(event, key, value or b"", home, position, copy=copy)
+        self._accounting.received(event, position, copy=copy)
         lead = event.lead_id
         self.last_event_us = event.occurred_at_us
-        table_key = lead.encode()  # == key, checked by parse_keyed
+        table_key = lead.encode()
         entry = self.table.get(table_key)
         state, extra = decode_entry(lead, entry)
         generation, extra = self._arrive(entry is not None, extra, topic, offset)
@@ -66,6 +116,22 @@ class MessageProcessor:
         self.table[table_key] = encode_state(kept, extra)
         self.out.put_lead(lead, kept, generation)
         return outcome
+
+    def _reroute(self, event: Event, original_key: bytes | None, value: bytes, home: int,
+                 position: Position, *, copy: bool) -> str:
+        """Send a valid event to its lead's partition; too big to move: reject it."""
+        key = event.lead_id.encode()
+        size = len(key) + len(value)
+        if size > self.forward_limit:
+            reason = (f"message: {size} bytes, too large to move to the partition of its "
+                      f"lead (at most {self.forward_limit} bytes; see the README, "
+                      f"Partitioners)")
+            self._accounting.received(Rejection(value, reason), position, copy=copy)
+            self.dead_letter(DeadLetter(original_key, value, reason, position))
+            return REJECTED
+        self._accounting.rerouted(event, position, copy=copy)
+        self.forward(Forward(key, value, home, position))
+        return REROUTED
 
     def _arrive(self, entry_exists: bool, extra: object, topic: str,
                 offset: int) -> tuple[str, object]:

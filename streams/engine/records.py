@@ -65,9 +65,21 @@ class Credit:
 
 @dataclass(frozen=True, slots=True)
 class Contribution:
-    """A lead's share of every view, at a given revision of its state."""
+    """A lead's share of every view, at a given revision of its state.
+
+    Besides the records, two per-lead facts that SPEC §6 needs and no record holds: the
+    lead's newest accepted event time (the clock ``as_of`` is their maximum) and its
+    first accepted purchase (when it became a customer, for the lead clock). Like the
+    records they are absolute, so a newer revision replaces them.
+    """
 
     revision: int
     reach: tuple[Reach, ...]
     stages: tuple[StageTouch, ...]
     credits: tuple[Credit, ...]
+    last_event_at_us: int
+    """Newest ``occurred_at`` among the lead's accepted events (0 without events)."""
+    first_purchase_at_us: int | None
+    """``occurred_at`` of its first accepted purchase; None if it has bought nothing."""
+    first_purchase_window_us: int | None
+    """Window of that purchase (the engine's window size)."""

@@ -31,8 +31,7 @@ from operator import attrgetter
 from typing import Final, NamedTuple
 
 from schemas.events import Event, Rejection
-from schemas.validation import parse_event
-from streams.engine.accounting import Accounting, Counters, parse_keyed
+from streams.engine.accounting import Accounting, Counters, parse_message
 from streams.engine.buffer import OutputBuffer
 from streams.engine.exceptions import OutputError
 from streams.engine.port import Position, StoredEvents, Writer
@@ -53,8 +52,8 @@ class Tick(NamedTuple):
 
 
 Progress = Callable[[Tick], None]
-Record = tuple[Position, bytes | None, bytes]
-"""A position, the Kafka key (None for a file line) and the message."""
+Record = tuple[Position, bytes | None, bytes | None]
+"""A position, the Kafka key (None for a file line) and the message (None: a tombstone)."""
 Foreign = Callable[[Event, Record], bool]
 """Given a valid event, True if it was handed to another process (not folded here)."""
 
@@ -122,15 +121,14 @@ def read_log(
     stats: ReplayStats,
     progress: Progress | None = None,
     *,
-    keyed: bool = False,
     fraction: Callable[[], float | None] | None = None,
     foreign: Foreign | None = None,
 ) -> dict[str, list[tuple[Event, Position]]]:
     """Validate and count every record (rejects are recorded); group valid events by lead.
 
-    ``keyed`` records come from Kafka and, like in the worker, must be keyed by their
-    ``lead_id``; file lines have no key. ``fraction`` says how much of the log was read
-    (for progress); ``foreign`` may take events of leads another process folds.
+    Keys play no part (as in the worker, which routes by ``lead_id`` whatever the key).
+    ``fraction`` says how much of the log was read (for progress); ``foreign`` may take
+    events of leads another process folds.
     """
     started = time.monotonic()
     by_lead: defaultdict[str, list[tuple[Event, Position]]] = defaultdict(list)
@@ -138,8 +136,8 @@ def read_log(
     reasons = stats.reasons
     seen = 0
     for record in records:
-        position, key, value = record
-        parsed = parse_keyed(key, value) if keyed else parse_event(value)
+        position, _key, value = record
+        parsed = parse_message(value)
         seen += 1
         if isinstance(parsed, Rejection):
             reasons[reason_kind(parsed.reason)] += 1
@@ -262,7 +260,6 @@ def replay(
     writer: Writer,
     progress: Progress | None = None,
     *,
-    keyed: bool = False,
     stored: StoredEvents | None = None,
 ) -> ReplayStats:
     """Replay records through ``buffer`` into ``writer``; rejects are kept with a reason.
@@ -274,7 +271,7 @@ def replay(
     accounting = Accounting(buffer, stats)
     started = time.monotonic()
     with cyclic_gc_paused():
-        by_lead = read_log(records, accounting, stats, progress, keyed=keyed)
+        by_lead = read_log(records, accounting, stats, progress)
     fold_and_write(by_lead, accounting, buffer, writer, stats, progress, stored)
     stats.seconds = time.monotonic() - started
     return stats

@@ -11,6 +11,7 @@ once the cause is fixed. See docs/exactly-once.md for the whole argument.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -19,14 +20,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from schemas.exceptions import LeadclockError
 from streams.engine.buffer import OutputBuffer
 from streams.engine.exceptions import OutputError
 from streams.engine.port import Writer
 from streams.engine.state import LeadState
 from streams.faust_app import metrics
+from streams.faust_app.deliveries import Deliveries
+from streams.faust_app.exceptions import WorkerCrashed
 
 MAX_BACKOFF_S = 30.0
 T = TypeVar("T")
+log = logging.getLogger("leadclock.worker")
 
 
 def say(text: str) -> None:
@@ -47,11 +52,15 @@ class AckAfterFlush:
     writer: Writer
     dead_letter: Callable[[str, LeadState, str], Awaitable[None]]
     """Sends a lead the writer refused for good to the DLQ (lead id, state, reason)."""
+    deliveries: Deliveries | None = None
+    """DLQ copies and rerouted events sent because of processed messages: a message is
+    acknowledged only once Kafka has acknowledged what it caused to be sent."""
     stream: Any = None
     """The agent's stream (``ack(event)``); None until the agent starts."""
     unacked: list[Any] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    fatal: OutputError | None = None
+    fatal: LeadclockError | None = None
+    """Why the worker stopped itself (re-raised once Faust has shut down)."""
     before_write: Callable[[], Awaitable[None]] | None = None
     """Awaited after a batch is detached and before it is written. With a state TTL it
     flushes the table's changelog: whether a message opened a new generation depends
@@ -85,15 +94,19 @@ class AckAfterFlush:
             return then()
 
     async def _flush_locked(self) -> None:
+        if self.fatal is not None:
+            return  # the worker is stopping after an error: acknowledge nothing more
         events, self.unacked = self.unacked, []
         try:
             await self._write_until_done()
+            for lead_id, state, reason in self.buffer.take_refused():
+                self.log(f"lead {lead_id} dead-lettered: {reason}")
+                await self.dead_letter(lead_id, state, reason)
+            if self.deliveries is not None:
+                await self.deliveries.settle()
         except BaseException:
             self.unacked[:0] = events  # not acked: processed again after a restart
             raise
-        for lead_id, state, reason in self.buffer.take_refused():
-            self.log(f"lead {lead_id} dead-lettered: {reason}")
-            await self.dead_letter(lead_id, state, reason)
         written, position_of = self.written, self.position_of
         for event in events:
             await self.stream.ack(event)
@@ -101,6 +114,23 @@ class AckAfterFlush:
                 tp, offset = position_of(event)
                 if written.get(tp, -1) <= offset:
                     written[tp] = offset + 1
+
+    async def flush_from_timer(self) -> None:
+        """``flush`` for a timer: an unexpected error stops the worker (once, logged)."""
+        try:
+            await self.flush()
+        except OutputError:
+            pass  # not retryable: ``fatal`` is set and the worker is stopping
+        except Exception as error:  # a bug: stop rather than let the timer die silently
+            log.critical("a flush failed unexpectedly; stopping the worker", exc_info=error)
+            self.crash(error)
+
+    def crash(self, error: Exception) -> None:
+        """Stop the worker after an unexpected error (acknowledging nothing more)."""
+        if self.fatal is None:
+            self.fatal = WorkerCrashed(f"internal error: {type(error).__name__}: {error} "
+                                       f"(traceback in the log above)")
+            self.stop()
 
     async def _write_until_done(self) -> None:
         loop = asyncio.get_running_loop()

@@ -1,19 +1,19 @@
 """The Faust application: topics, lead-state table, agent and timers, wired from settings.
 
 Wiring, not logic: one agent (``streams.faust_app.agent``) over the four co-partitioned
-event topics, the lead state in a RocksDB-backed Faust table (changelogged to Kafka,
-with a standby replica for fast takeover), changed leads through the engine's output
-buffer to the writer (the ClickHouse sink, given by the composition root), rejects to
-the DLQ topic, acknowledgements after the flush (``streams.faust_app.ack``).
+event topics and the rerouted topic, the lead state in a RocksDB-backed Faust table
+(changelogged to Kafka, with a standby replica for fast takeover), changed leads through
+the engine's output buffer to the writer (the ClickHouse sink, given by the composition
+root), rejects to the DLQ topic and misrouted events to the rerouted topic
+(``streams.faust_app.deliveries``), acknowledgements after the flush
+(``streams.faust_app.ack``).
 """
 
 from __future__ import annotations
 
-import logging
-import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import faust
 
@@ -21,23 +21,35 @@ from streams.engine.accounting import Counters
 from streams.engine.buffer import OutputBuffer
 from streams.engine.expiry import Watermarks
 from streams.engine.port import Writer
-from streams.engine.processor import MessageProcessor
+from streams.engine.processor import DeadLetter, Forward, MessageProcessor
+from streams.engine.routing import ORIGIN_HEADER, HomePartitions, format_position
 from streams.engine.state import LeadState, encode_state
-from streams.faust_app import metrics
-from streams.faust_app.ack import AckAfterFlush
-from streams.faust_app.agent import Agent, DeadLetter
+from streams.faust_app.ack import AckAfterFlush, say
+from streams.faust_app.agent import Agent
+from streams.faust_app.deliveries import Deliveries, Outgoing
 from streams.faust_app.follow import FOLLOW_EVERY_S, VersionWiring, install
 from streams.faust_app.offset_guard import ConsumerSafety, OffsetGuard
+from streams.faust_app.quiet_logs import Outage, QuietLogs
 from streams.faust_app.settings import WorkerSettings
 from streams.faust_app.table_sweep import TableSweeper
 from streams.faust_app.timers import add_timers
+from streams.kafka.dead_letter import DLQ_LIMIT, dead_letter_record, halved
 from streams.kafka.security import KafkaSecurity
+from streams.kafka.topics import REROUTED_MAX_BYTES
+
+
+class Built(NamedTuple):
+    """The Faust app and what ``streams.faust_app.runner.run`` needs beside it."""
+
+    app: faust.App
+    flusher: AckAfterFlush
+    logs: QuietLogs
 
 
 def build_app(
     settings: WorkerSettings, writer: Writer, safety: ConsumerSafety,
     report: Callable[[], str] | None = None, versions: VersionWiring | None = None,
-) -> tuple[faust.App, AckAfterFlush]:
+) -> Built:
     """Create the Faust app, its topics, table, agent and timers.
 
     ``safety`` is what ``install_faust_patches`` returned; ``report`` (if any) renders
@@ -63,39 +75,40 @@ def build_app(
         broker_session_timeout=settings.session_timeout_s,
         consumer_group_instance_id=settings.instance_id or None,
         broker_credentials=broker_credentials(KafkaSecurity.from_env()),
+        # Rerouted events may be as large as the rerouted topic takes (FORWARD_LIMIT).
+        producer_max_request_size=REROUTED_MAX_BYTES,
     )
-    source = app.topic(*topics.events, key_type=bytes, value_type=bytes,
+    source = app.topic(*topics.consumed, key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw")
-    dlq = app.topic(topics.dlq, key_type=bytes, value_type=bytes,
-                    key_serializer="raw", value_serializer="raw")
     # bytes key and value types select Faust's "raw" codec for the changelog: the
     # state is already compact orjson (streams.engine.state), no second JSON layer.
     table = app.Table("lead_state", partitions=settings.partitions, key_type=bytes,
                       value_type=bytes)
 
-    async def dead_letter_lead(lead_id: str, state: LeadState, reason: str) -> None:
-        await dlq.send(key=lead_id.encode(), value=encode_state(state), headers={
-            "leadclock-reason": f"sink: {reason}".encode(),
-            "leadclock-source": b"sink",
-        })
+    async def produce(out: Outgoing) -> Any:
+        return await app.producer.send(out.topic, out.key, out.value, out.partition, None,
+                                       list(out.headers))
 
-    async def dead_letter(dead: DeadLetter, source_position: str) -> None:
-        key, value, reason = dead
-        await dlq.send(key=key, value=value, headers={
-            "leadclock-reason": reason.encode(),
-            "leadclock-source": source_position.encode(),
-        })
+    deliveries = Deliveries(produce, say)
+    outbox: list[Outgoing] = []
+
+    async def dead_letter_lead(lead_id: str, state: LeadState, reason: str) -> None:
+        record = dead_letter_record(lead_id.encode(), encode_state(state), f"sink: {reason}",
+                                    "sink")
+        await deliveries.submit(Outgoing(topics.dlq, record.key, record.value,
+                                         record.headers, None, "dead letter"))
 
     buffer = OutputBuffer(settings.engine)
-    flusher = AckAfterFlush(buffer, writer, dead_letter_lead,
+    flusher = AckAfterFlush(buffer, writer, dead_letter_lead, deliveries=deliveries,
                             position_of=lambda e: (e.message.tp, e.message.offset))
     ttl = settings.state_ttl
     if ttl is not None:
         flusher.before_write = lambda: app.producer.flush()
-    dead: list[DeadLetter] = []
     processor = MessageProcessor(
-        table, buffer, lambda k, v, reason: dead.append((k, v, reason)), Counters(),
-        topic_roles=topics.roles if ttl else None)
+        table, buffer, lambda dead: outbox.append(dead_letter_out(topics.dlq, dead)),
+        Counters(), topic_roles=topics.roles if ttl else None,
+        home=HomePartitions(settings.partitions),
+        forward=lambda fwd: outbox.append(forward_out(topics.rerouted, fwd)))
     guard = OffsetGuard(lambda tp: safety.start_of(app.consumer, tp))
 
     def forget_offsets(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -106,15 +119,41 @@ def build_app(
     sweeper = TableSweeper(table, lambda: app.consumer, safety, topics.roles,
                            Watermarks(ttl)) if ttl else None
     agent = Agent(processor, buffer, flusher, safety, guard, lambda: app.consumer,
-                  dead_letter, dead, sweeper, auto_ack=settings.unsafe_auto_ack,
-                  started=time.monotonic())
+                  deliveries, outbox, topics.rerouted, sweeper,
+                  auto_ack=settings.unsafe_auto_ack, started=time.monotonic())
     app.agent(source, name="leadclock.process")(agent.run)
-    add_timers(app, settings, agent, report)
+    logs = QuietLogs(Outage(settings.brokers))
+    add_timers(app, settings, agent, report, logs.outage)
     if versions is not None:
+        # The rerouted topic is left out: its messages are copies of event-topic
+        # messages, and a copy processed twice is a duplicate the engine ignores.
         install(app, agent, versions.control, version=versions.version,
                 pinned=versions.pinned, brokers=settings.brokers,
                 topics=frozenset(topics.events), every_s=FOLLOW_EVERY_S)
-    return app, flusher
+    return Built(app, flusher, logs)
+
+
+def dead_letter_out(dlq: str, dead: DeadLetter, limit: int = DLQ_LIMIT) -> Outgoing:
+    """The DLQ message of a rejected one, cut to fit ``limit``.
+
+    If Kafka still refuses it as too large, it is cut to half of that, and so on.
+    """
+    record = dead_letter_record(dead.key, dead.value, dead.reason,
+                                format_position(dead.position), limit)
+
+    def shrink() -> Outgoing | None:
+        half = halved(limit)
+        return None if half is None else dead_letter_out(dlq, dead, half)
+
+    return Outgoing(dlq, record.key, record.value, record.headers, None, "dead letter",
+                    shrink)
+
+
+def forward_out(rerouted: str, forward: Forward) -> Outgoing:
+    """The copy of a misrouted event on its lead's partition of the rerouted topic."""
+    origin = format_position(forward.origin).encode()
+    return Outgoing(rerouted, forward.key, forward.value, ((ORIGIN_HEADER, origin),),
+                    forward.partition, "rerouted event")
 
 
 def broker_credentials(security: KafkaSecurity) -> Any:
@@ -126,23 +165,3 @@ def broker_credentials(security: KafkaSecurity) -> Any:
     if security.tls:
         return faust.SSLCredentials(security.ssl_context())
     return None
-
-
-def run(app: faust.App, flusher: AckAfterFlush, metrics_port: int,
-        metrics_host: str = "127.0.0.1") -> None:
-    """Run the app until SIGINT/SIGTERM; a fatal sink error is re-raised after shutdown."""
-    metrics.serve(metrics_port, metrics_host)
-    worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
-                          stdout=sys.stdout, stderr=sys.stderr)
-    # aiokafka builds a debug record per produced message unless told otherwise.
-    for name in ("aiokafka", "kafka", "faust", "mode"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    # Faust warns "producer buffer full" whenever changelog writes wait for the
-    # producer, which with a linger is ordinary backpressure, not a fault.
-    logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
-    try:
-        worker.execute_from_commandline()
-    except SystemExit:
-        if flusher.fatal is not None:
-            raise flusher.fatal from None
-        raise

@@ -7,7 +7,8 @@ notice; a patch that no longer fits would misbehave silently (lost or re-read me
 So :func:`install_faust_patches` is the only way to install them, once at worker start,
 and it first checks the installed version and every private name used (and the
 signature of every method patched or called), stopping the worker with a one-line
-error naming the attribute when something does not match.
+error naming the attribute when something does not match. It also makes aiokafka's
+fetcher survive non-UTF-8 header names (``streams.faust_app.tolerant_fetch``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from importlib import metadata
 from typing import Final
 
+from streams.faust_app import tolerant_fetch
 from streams.faust_app.exceptions import FaustIncompatible
 from streams.faust_app.offset_guard import ConsumerSafety
 
@@ -37,6 +39,7 @@ EXPECTED: Final[tuple[tuple[str, str, tuple[str, ...] | None], ...]] = (
     (CONSUMER, "_acked", None),
     (CONSUMER, "_acked_index", None),
     (CONSUMER, "_read_offset", None),
+    (CONSUMER, "_unacked_messages", None),
     (DRIVER_CONSUMER, "seek_wait", ("self", "partitions")),
     (DRIVER_CONSUMER, "earliest_offsets", ("self", "partitions")),
     (DRIVER_CONSUMER, "highwater", ("self", "tp")),
@@ -57,8 +60,14 @@ def install_faust_patches(event_topics: frozenset[str]) -> ConsumerSafety:
 
     check_faust(installed_version(),
                 {CONSUMER: Consumer, DRIVER_CONSUMER: DriverConsumer, ROCKSDB_STORE: Store})
+    missing = tolerant_fetch.check()
+    if missing is not None:
+        msg = (f"aiokafka {metadata.version('aiokafka')}: {missing} is missing; leadclock's "
+               f"patch for non-UTF-8 header names relies on it")
+        raise FaustIncompatible(msg)
     safety = ConsumerSafety(event_topics)
     safety.install()
+    tolerant_fetch.install()
     return safety
 
 

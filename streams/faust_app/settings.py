@@ -40,6 +40,11 @@ class WorkerSettings:
     """Print per-campaign results this often (0: never)."""
     unsafe_auto_ack: bool = False
     """Benchmarking only: ack before the flush (loses effectively-once on a crash)."""
+    shutdown_timeout_s: float = 30.0
+    """After SIGTERM/SIGINT: half of it to write what was processed, then the process
+    ends anyway (status 3, stacks logged) if it has not (``streams.faust_app.shutdown``)."""
+    broker_wait_s: float = 60.0
+    """How long a starting worker retries an unreachable broker before it gives up."""
 
     def describe_version(self) -> dict[str, str]:
         """The configuration recorded with the version: the engine's and the TTL's."""

@@ -9,7 +9,8 @@ lead's state.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
@@ -18,6 +19,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from streams.kafka.exceptions import BrokerUnavailable, TopicsMismatch
 from streams.kafka.security import client_security
 
+T = TypeVar("T")
 CLIENT_ID = "leadclock-admin"
 BOOTSTRAP_TIMEOUT_MS = 8_000
 """How long a command waits for an unreachable broker before saying so."""
@@ -36,16 +38,48 @@ def admin_client(brokers: str) -> KafkaAdminClient:
         raise BrokerUnavailable(msg) from error
 
 
-def ensure_topics(brokers: str, names: Iterable[str], partitions: int) -> None:
-    """Create missing topics; refuse existing ones with another partition count."""
+def with_broker_wait(call: Callable[[], T], wait_s: float, log: Callable[[str], None],
+                     sleep: Callable[[float], None] = time.sleep) -> T:
+    """``call()``, retried with backoff (0.5 s doubling to 5 s) while Kafka is unreachable.
+
+    After ``wait_s`` seconds the last ``BrokerUnavailable`` is raised (one line); one
+    line says that the command is waiting, the first time it has to.
+    """
+    deadline = time.monotonic() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            return call()
+        except BrokerUnavailable as error:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if wait_s > 0:
+                    msg = f"{error} (waited {wait_s:g}s, see --broker-wait)"
+                    raise BrokerUnavailable(msg) from error
+                raise
+            if delay == 0.5:
+                log(f"{error}; retrying for up to {left:.0f}s (--broker-wait)")
+            sleep(min(delay, left))
+            delay = min(delay * 2, 5.0)
+
+
+def ensure_topics(brokers: str, names: Iterable[str], partitions: int,
+                  configs: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    """Create missing topics; refuse existing ones with another partition count.
+
+    ``configs`` holds the topic configuration of some names (applied on creation only).
+    """
     admin = admin_client(brokers)
+    configs = configs or {}
     try:
         wanted = list(names)
         existing = set(admin.list_topics())
         missing = [n for n in wanted if n not in existing]
         if missing:
             try:
-                admin.create_topics([NewTopic(n, partitions, 1) for n in missing])
+                admin.create_topics([NewTopic(n, partitions, 1,
+                                              topic_configs=dict(configs.get(n, {})))
+                                     for n in missing])
             except TopicAlreadyExistsError:
                 pass  # another process created it between list and create
         counts = _settled_partition_counts(admin, wanted)

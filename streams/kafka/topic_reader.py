@@ -6,6 +6,10 @@ live topic terminates, is reproducible, and can say exactly which offsets it cov
 (the version records them: a worker continues the version from there). A
 :class:`TopicReader` reads a set of those partitions (one per replay process), and
 :func:`home_partition` says which partition a lead's events belong to.
+It does not read the worker's ``rerouted`` topic: its messages are copies of events
+that are on the event topics already, and the replay groups events by lead itself,
+whatever partition they are on. Messages are accounted for at their positions, as the
+worker does.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from kafka.partitioner import murmur2
 from streams.engine.replay import Record
 from streams.kafka.exceptions import BrokerUnavailable, TopicsMismatch
 from streams.kafka.security import client_security
+from streams.kafka.tolerant_records import install_kafka_python
 from streams.kafka.topics import TopicNames
 
 IDLE_TIMEOUT_S = 30.0
@@ -30,6 +35,7 @@ Ranges = dict[tuple[str, int], tuple[int, int]]
 
 
 def _consumer(brokers: str) -> KafkaConsumer:
+    install_kafka_python()  # a header name that is not UTF-8 must not stop the replay
     try:
         return KafkaConsumer(
             bootstrap_servers=brokers.split(","), client_id="leadclock-replay",

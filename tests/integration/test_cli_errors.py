@@ -48,9 +48,22 @@ def test_unreachable_broker() -> None:
 
 def test_unreachable_broker_for_worker(tmp_path: Path) -> None:
     port = _free_port()
-    result = run_cli("worker", "--brokers", f"127.0.0.1:{port}",
+    result = run_cli("worker", "--brokers", f"127.0.0.1:{port}", "--broker-wait", "0",
                      "--clickhouse", f"chdb://{tmp_path / 'ch'}", timeout=120)
     _one_line_error(result, f"cannot reach Kafka at 127.0.0.1:{port}")
+
+
+def test_worker_waits_for_the_broker_then_gives_up_in_one_line(tmp_path: Path) -> None:
+    port = _free_port()
+    result = run_cli("worker", "--brokers", f"127.0.0.1:{port}", "--broker-wait", "12",
+                     "--clickhouse", f"chdb://{tmp_path / 'ch'}", timeout=120)
+    err = result.stderr.decode()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert result.returncode == 1 and "Traceback" not in err
+    assert len(lines) == 2, err
+    assert "retrying for up to" in lines[0] and "--broker-wait" in lines[0]
+    assert lines[1].startswith(f"leadclock worker: error: cannot reach Kafka at 127.0.0.1:{port}")
+    assert "waited 12s" in lines[1]
 
 
 def test_unreachable_clickhouse_server() -> None:

@@ -32,22 +32,24 @@ def _topic(event: Event) -> str:
     return TOPICS.purchases if isinstance(event, Purchase) else TOPICS.for_type(event.touch_type)
 
 
-def _messages(log: list[Event], bad_at: list[int]) -> list[tuple[bytes | None, bytes, str]]:
-    """(key, value, topic) of each event, with malformed messages and a wrong key mixed in."""
-    messages: list[tuple[bytes | None, bytes, str]] = [
+def _messages(log: list[Event], bad_at: list[int]) -> list[tuple[bytes | None, bytes | None, str]]:
+    """(key, value, topic) of each event, with malformed messages, a tombstone and a copy
+    under another key mixed in (keys play no part: the copy is a duplicate)."""
+    messages: list[tuple[bytes | None, bytes | None, str]] = [
         (e.lead_id.encode(), event_json(e), _topic(e)) for e in log]
     for n, at in enumerate(bad_at):
         messages.insert(min(at, len(messages)), (b"x", BAD[n % len(BAD)], TOPICS.clicks))
+    messages.append((b"gone", None, TOPICS.calls))  # a tombstone: rejected
     if log:
-        messages.append((b"someone-else", event_json(log[0]), _topic(log[0])))  # bad key
+        messages.append((b"\xffsomeone-else", event_json(log[0]), _topic(log[0])))
     return messages
 
 
-def _run_processor(messages: list[tuple[bytes | None, bytes, str]], flush_after: set[int],
+def _run_processor(messages: list[tuple[bytes | None, bytes | None, str]], flush_after: set[int],
                    writer: MemoryWriter) -> Counters:
     counters, dead = Counters(), []
     buffer = OutputBuffer(CONFIG)
-    processor = MessageProcessor({}, buffer, lambda k, v, r: dead.append(r), counters)
+    processor = MessageProcessor({}, buffer, dead.append, counters)
     offsets = dict.fromkeys(TOPICS.events, 0)
     for n, (key, value, topic) in enumerate(messages):
         processor.process(key, value, topic, 0, offsets[topic])
@@ -59,7 +61,7 @@ def _run_processor(messages: list[tuple[bytes | None, bytes, str]], flush_after:
     return counters
 
 
-def _records(messages: list[tuple[bytes | None, bytes, str]]) -> list[Record]:
+def _records(messages: list[tuple[bytes | None, bytes | None, str]]) -> list[Record]:
     offsets = dict.fromkeys(TOPICS.events, 0)
     records: list[Record] = []
     for key, value, topic in messages:
@@ -83,6 +85,7 @@ def test_processor_through_the_port_equals_the_oracle(log, order, bad_at, data) 
     assert counters.accepted == len(distinct)
     assert counters.received == len(messages) == len(writer.ledger)
     assert counters.rejected == len(bad_at) + 1 == len(writer.rejected)
+    assert counters.duplicates == len(log) - len(distinct) + bool(log)
     assert counters.accepted + counters.duplicates + counters.rejected == counters.received
 
 
@@ -96,8 +99,7 @@ def test_replay_through_the_port_equals_the_oracle_and_the_worker(
     order.shuffle(shuffled)
     messages = _messages(shuffled, bad_at)
     writer = MemoryWriter()
-    stats = replay(_records(messages), OutputBuffer(CONFIG, max_pending=max_pending), writer,
-                   keyed=True)
+    stats = replay(_records(messages), OutputBuffer(CONFIG, max_pending=max_pending), writer)
     assert_same(batch(log, CONFIG), writer.answer())
     # The worker's processor accounts for each message exactly as the replay did.
     streamed = MemoryWriter()

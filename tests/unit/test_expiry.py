@@ -13,6 +13,7 @@ from streams.engine.expiry import (
     Arrivals,
     StateTtl,
     Watermarks,
+    arrivals_from_json,
     arrived,
     is_expired,
     newest_event_us,
@@ -42,20 +43,25 @@ def test_ttl_must_cover_the_lookback() -> None:
 
 def test_generation_is_named_after_the_message_that_opened_it() -> None:
     opened = opened_by("calls", 4711)
-    assert opened == Arrivals("c4711", (NO_OFFSET, NO_OFFSET, 4711, NO_OFFSET))
+    assert opened == Arrivals("c4711", (NO_OFFSET, NO_OFFSET, 4711, NO_OFFSET, NO_OFFSET))
     later = arrived(arrived(opened, "email_opens", 12), "calls", 5000)
-    assert later == Arrivals("c4711", (12, NO_OFFSET, 5000, NO_OFFSET))
+    assert later == Arrivals("c4711", (12, NO_OFFSET, 5000, NO_OFFSET, NO_OFFSET))
     assert arrived(later, "calls", 4800) is later  # a re-read of an older message
 
 
 def test_letters_and_stored_order_are_spelled_out_per_role() -> None:
     """Both are stored (table entries, the ``generation`` column): never by position."""
-    assert ROLES == ("email_opens", "clicks", "calls", "purchases")
+    assert ROLES == ("email_opens", "clicks", "calls", "purchases", "rerouted")
     assert dict(TOPIC_LETTERS) == {"email_opens": "e", "clicks": "k", "calls": "c",
-                                   "purchases": "p"}
+                                   "purchases": "p", "rerouted": "r"}
     topics = TopicNames.with_prefix("x.")
     assert topics.roles == {"x.email_opens": "email_opens", "x.clicks": "clicks",
-                            "x.calls": "calls", "x.purchases": "purchases"}
+                            "x.calls": "calls", "x.purchases": "purchases",
+                            "x.rerouted": "rerouted"}
+
+
+def test_entries_written_before_the_rerouted_role_read_no_offset_for_it() -> None:
+    assert arrivals_from_json(["k3", [1, 2, 3, 4]]) == Arrivals("k3", (1, 2, 3, 4, NO_OFFSET))
 
 
 def test_newest_event_looks_at_touches_and_purchases() -> None:
@@ -66,16 +72,20 @@ def test_newest_event_looks_at_touches_and_purchases() -> None:
 
 def test_expires_only_when_idle_and_committed() -> None:
     state = _state(1, 5)
-    arrivals = Arrivals("e0", (10, NO_OFFSET, 3, NO_OFFSET))
-    committed = [11, None, 4, None]
+    arrivals = Arrivals("e0", (10, NO_OFFSET, 3, NO_OFFSET, NO_OFFSET))
+    committed = [11, None, 4, None, None]
     assert is_expired(state, arrivals, 6 * DAY, committed)
     # Not idle long enough: its newest event is at the horizon.
     assert not is_expired(state, arrivals, 5 * DAY, committed)
     # A message of the lead is not committed yet (offset 10 on topic 0): it could be
     # redelivered and must find the state it was applied to.
-    assert not is_expired(state, arrivals, 6 * DAY, [10, None, 4, None])
+    assert not is_expired(state, arrivals, 6 * DAY, [10, None, 4, None, None])
     # Unknown commit position on a topic the lead has messages on.
-    assert not is_expired(state, arrivals, 6 * DAY, [11, None, None, None])
+    assert not is_expired(state, arrivals, 6 * DAY, [11, None, None, None, None])
+    # A rerouted copy of one of its events not committed yet.
+    rerouted = Arrivals("e0", (10, NO_OFFSET, 3, NO_OFFSET, 7))
+    assert not is_expired(state, rerouted, 6 * DAY, [11, None, 4, None, 7])
+    assert is_expired(state, rerouted, 6 * DAY, [11, None, 4, None, 8])
 
 
 def test_watermark_never_passes_the_wall_clock_and_sweeps_each_tenth_of_the_ttl() -> None:

@@ -31,6 +31,7 @@ class FakeConsumer:
     _acked: dict[Any, Any]
     _acked_index: dict[Any, Any]
     _read_offset: dict[Any, Any]
+    _unacked_messages: set[Any]
 
     async def perform_seek(self) -> None: ...
     async def _add_gap(self, tp: Any, offset_from: int, offset_to: int) -> None: ...

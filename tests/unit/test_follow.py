@@ -22,6 +22,7 @@ from streams.engine.processor import MessageProcessor
 from streams.engine.versions import Feed, TopicPartitionKey, VersionTarget
 from streams.faust_app.ack import AckAfterFlush
 from streams.faust_app.agent import Agent
+from streams.faust_app.deliveries import Deliveries
 from streams.faust_app.follow import Follower
 from tests.messages import event_json
 
@@ -97,11 +98,12 @@ def _worker() -> tuple[Agent, VersionedWriter, Control, list[dict[Any, tuple[int
                             position_of=lambda e: (e.message.tp, e.message.offset))
     processor = MessageProcessor({}, buffer, lambda *a: None, Counters())
 
-    async def send_dead(*args: Any) -> None:
+    async def produce(*args: Any) -> None:
         return None
 
+    deliveries = Deliveries(produce, lambda line: None)
     agent = Agent(processor, buffer, flusher, Safety(), None, lambda: None,  # type: ignore[arg-type]
-                  send_dead, [])
+                  deliveries, [], "rerouted")
     reads: list[dict[Any, tuple[int, int]]] = []
     return agent, writer, Control(writer), reads
 

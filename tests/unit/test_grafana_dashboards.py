@@ -8,8 +8,6 @@ panel expects: the table below, and every field the panel's configuration names.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -19,9 +17,10 @@ from clickhouse_connect.driver.client import Client
 
 from schemas.campaign_types import KINDS
 from schemas.money import MINOR_UNIT_EXPONENTS
+from schemas.registry_render import to_csv
 from sinks.client import connect
-from streams.cli import build_parser, main
-from streams.demo_campaigns import registry_csv
+from streams.cli import main
+from streams.demo_campaigns import demo_campaigns
 from streams.engine.models import MODELS
 from tests.grafana_dashboards import (
     DASHBOARD_DIR,
@@ -153,34 +152,20 @@ def test_queries_read_only_public_views(dashboard: dict[str, Any]) -> None:
 # --- the queries run -------------------------------------------------------------------
 
 
-def _cli_has(command: str) -> bool:
-    parser = build_parser()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return command in action.choices
-    return False
-
-
 @pytest.fixture(scope="module")
 def demo_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    """`leadclock demo` replayed into embedded ClickHouse, with a campaign registry.
-
-    With `leadclock campaigns load` (SPEC §6) the demo registry is loaded; before that
-    command exists and while migrate creates no v_campaign_scorecard, the dashboard page
-    tests' stand-in §6 views are installed (never over real ones).
-    """
+    """`leadclock demo` replayed into embedded ClickHouse, with its campaign registry
+    loaded by `leadclock campaigns load`, except cold-outbound: every kind (marketing,
+    sales and unclassified) then has campaigns for the variables to offer."""
     root = tmp_path_factory.mktemp("grafana")
     events, dsn = root / "demo.ndjson", f"chdb://{root / 'ch'}"
     assert main(["demo", "--leads", str(DEMO_LEADS), "--output", str(events)]) == 0
     assert main(["replay", "--input", str(events), "--clickhouse", dsn]) == 0
-    if _cli_has("campaigns"):
-        registry = root / "campaigns.csv"
-        registry.write_text(registry_csv(DEMO_LEADS), encoding="utf-8")
-        assert main(["campaigns", "load", str(registry), "--clickhouse", dsn]) == 0
+    registry = root / "campaigns.csv"
+    registry.write_text(to_csv(c for c in demo_campaigns(DEMO_LEADS)
+                               if c.campaign_id != "cold-outbound"), encoding="utf-8")
+    assert main(["campaigns", "load", str(registry), "--clickhouse", dsn]) == 0
     client = connect(dsn)
-    if not client.query("EXISTS TABLE v_campaign_scorecard").result_rows[0][0]:
-        standins = importlib.import_module("tests.web.conftest")
-        standins.install_standins(client)
     yield client
     client.close()
 

@@ -69,7 +69,7 @@ class _Pipeline:
         return sorted(key.decode() for key in expired)
 
     def committed_all(self) -> list[int | None]:
-        return [self.next_offset[topic] for topic in TOPICS.events]
+        return [self.next_offset.get(topic, 0) for topic in TOPICS.consumed]
 
 
 def _click(eid: str, lead: str, campaign: str, day: int) -> Touch:
@@ -87,8 +87,8 @@ def test_a_lead_that_returns_after_expiry_is_a_new_generation(client: Client) ->
     for event in first:
         assert pipe.send(event) == "accepted"
     # Nothing committed yet: a message of theirs could be redelivered, nobody expires.
-    assert pipe.sweep(T0 + 200 * DAY, [None, None, None, None]) == []
-    assert pipe.sweep(T0 + 200 * DAY, [0, 1, 0, 0]) == []  # a click not committed
+    assert pipe.sweep(T0 + 200 * DAY, [None, None, None, None, None]) == []
+    assert pipe.sweep(T0 + 200 * DAY, [0, 1, 0, 0, 0]) == []  # a click not committed
     assert pipe.sweep(T0 + 200 * DAY, pipe.committed_all()) == ["L", "M"]
 
     # L comes back half a year later; its new purchase sees only the new touch.
@@ -187,7 +187,7 @@ def _check_generations(log: list[Event], horizons: Mapping[int, int]) -> list[Ge
         if n in horizons:
             horizon = horizons[n]
             for key in [k for k, v in table.items()
-                        if entry_expired(k.decode(), v, horizon, [n + 1] * 4)]:
+                        if entry_expired(k.decode(), v, horizon, [n + 1] * 5)]:
                 del table[key]
             for lead, events in list(model_open.items()):
                 if max(e.occurred_at_us for e in events) < horizon:

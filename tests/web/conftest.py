@@ -1,9 +1,9 @@
 """Dashboard test fixtures: demo data replayed into embedded ClickHouse, the app served.
 
 One package-scoped database for all dashboard tests (chdb allows one open path per
-process; the package scope closes it before any other test package runs). The §6 views
-do not exist yet (issue 10), so ``standin_views.sql`` fakes them: STAND-IN, delete it
-and load a real registry with ``leadclock campaigns load`` once issue 10 lands.
+process; the package scope closes it before any other test package runs). The registry
+is loaded with ``leadclock campaigns load``, as a user does, and every panel reads the
+real §6 views.
 """
 
 from __future__ import annotations
@@ -21,33 +21,17 @@ from clickhouse_connect.driver.client import Client
 
 from sinks.client import connect
 from streams.cli import main
+from streams.demo import generate
 from streams.web.app import build_app
 from streams.web.db import ClientReader
 from streams.web.handlers import Limits
 from streams.web.server import Running, start
 
-STANDIN_SQL = Path(__file__).with_name("standin_views.sql")
 DEMO_LEADS = 300
 
-# STAND-IN registry (issue 10 replaces it with a campaigns file and `campaigns load`).
-# cold-outbound stays unregistered: it must show as unclassified / unjudged.
-REGISTRY = """
-INSERT INTO standin_campaigns VALUES
-('newsletter-jan', 'Newsletter January', 'marketing', 'email', '2026-01-01', '2026-01-31',
- 'leads_reached', 100, '', '', NULL, NULL, '2025-12-20'),
-('webinar-q1', 'Q1 webinar', 'marketing', 'webinar', '2026-01-10', '2026-03-31',
- 'leads_warmed', 20, '', '', 50000, 'USD', '2026-01-02'),
-('retargeting-feb', 'Retargeting February', 'sales', 'ads', '2026-02-01', '2026-02-28',
- 'revenue', 900000000, 'USD', 'linear', NULL, NULL, '2026-01-20'),
-('spring-sale', 'Spring sale', 'sales', 'email', '2026-03-01', '2026-03-31',
- 'revenue', 500000, 'USD', 'linear', 100000, 'USD', '2026-02-20'),
-('partner-referral', 'Partner referrals', 'sales', 'partner', '2026-01-01', '2026-06-30',
- 'revenue', 100000, 'EUR', 'first_touch', NULL, NULL, '2026-01-01'),
-('product-launch', 'Product launch', 'marketing', 'event', '2026-02-15', '2026-04-15',
- 'leads_hot', 10, '', '', NULL, NULL, '2026-02-20'),
-('summer-promo', 'Summer promo', 'sales', 'email', '2026-04-01', '2026-09-30',
- 'revenue', 900000000, 'USD', 'time_decay', NULL, NULL, '2026-03-15')
-"""
+# The dashboard's test registry, loaded with `leadclock campaigns load`. cold-outbound
+# stays unregistered: it must show as unclassified / unjudged.
+REGISTRY = Path(__file__).with_name("campaigns.csv")
 
 
 @dataclass(frozen=True)
@@ -62,33 +46,20 @@ class Served:
     """Base URL without the trailing slash, e.g. http://127.0.0.1:41234."""
 
 
-def install_standins(client: Client) -> None:
-    """STAND-IN: the §6 views and a registry table (delete when issue 10 lands).
-
-    Once `leadclock migrate` creates the real v_campaign_scorecard, the stand-ins must
-    not replace it: nothing is installed, and the tests that need registered campaigns
-    fail until this fixture loads a registry with `leadclock campaigns load`.
-    """
-    if client.query("EXISTS TABLE v_campaign_scorecard").result_rows[0][0]:
-        return
-    text = "\n".join(line for line in STANDIN_SQL.read_text().splitlines()
-                     if not line.lstrip().startswith("--"))
-    for statement in text.split(";"):
-        if statement.strip():
-            client.command(statement)
-    client.command(REGISTRY)
-
-
 @pytest.fixture(scope="package")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoDb]:
-    """The demo dataset replayed through `leadclock replay`, with the stand-in views."""
+    """The demo dataset replayed through `leadclock replay`, and the registry loaded."""
     root = tmp_path_factory.mktemp("dashboard")
     events = root / "demo.ndjson"
     dsn = f"chdb://{root / 'ch'}"
-    assert main(["demo", "--leads", str(DEMO_LEADS), "--output", str(events)]) == 0
+    # The dense synthetic load (January to May 2026, every currency even at 300 leads),
+    # which the assertions about dates and currencies were written for.
+    with events.open("wb") as handle:
+        for line in generate(DEMO_LEADS, seed=7):
+            handle.write(line + b"\n")
     assert main(["replay", "--input", str(events), "--clickhouse", dsn]) == 0
+    assert main(["campaigns", "load", str(REGISTRY), "--clickhouse", dsn]) == 0
     client = connect(dsn)
-    install_standins(client)
     yield DemoDb(dsn, client)
     client.close()
 

@@ -1,0 +1,210 @@
+-- Campaigns and judgment (SPEC §6): the campaign registry, two per-lead facts, and the
+-- views v_clock, v_campaign_scorecard, v_model_comparison, v_revenue_lag, v_lead_clock.
+-- (v_revenue_projection comes in 006.) README "Campaigns and judgment" explains each.
+--
+-- The §6 views read the §4 views and two small helper views over the per-lead tables
+-- (lead_reach_current, lead_facts_current), so the storage below them can change
+-- without touching the judgment. Like every view they show the current version only.
+
+-- Per-lead facts that no §4 row holds, written by the sink on the lead's revision row
+-- (absolute, like every per-lead row, so a newer revision replaces them): the newest
+-- accepted event (the clock as_of is their maximum) and the first accepted purchase
+-- (the lead became a customer). Rows written before this file have the defaults
+-- (1970, NULL) until their lead is written again: replay to fill them.
+ALTER TABLE lead_revisions
+    ADD COLUMN IF NOT EXISTS last_event_at DateTime64(6, 'UTC'),
+    ADD COLUMN IF NOT EXISTS first_purchase_at Nullable(DateTime64(6, 'UTC')),
+    ADD COLUMN IF NOT EXISTS first_purchase_window Nullable(DateTime('UTC'));
+
+-- The campaign registry (leadclock campaigns load). Global, not per attribution
+-- version: what a campaign is for does not change with the attribution model. A
+-- campaign loaded again replaces its row (the newest load wins).
+CREATE TABLE IF NOT EXISTS campaigns (
+    campaign_id String,
+    name String,
+    kind LowCardinality(String) COMMENT 'marketing or sales',
+    channel String,
+    starts_on Date,
+    ends_on Date,
+    goal_metric LowCardinality(String) COMMENT 'leads_reached, leads_warmed, leads_hot or revenue',
+    goal_target Int64 COMMENT 'a count, or minor units of goal_currency for revenue',
+    goal_currency LowCardinality(String) COMMENT 'revenue goals only, else empty',
+    goal_model LowCardinality(String),
+    spend_minor Nullable(Int64),
+    spend_currency LowCardinality(String) COMMENT 'empty without spend',
+    spend_exponent UInt8 COMMENT 'ISO 4217 minor-unit exponent of spend_currency',
+    declared_on Date,
+    loaded_at DateTime64(6, 'UTC')
+) ENGINE = {replacing}(loaded_at) ORDER BY campaign_id;
+
+-- The engine configuration of the current version: the lookback decides revenue due
+-- dates. Nothing recorded yet (no worker or replay has run): the default, 90 days.
+CREATE OR REPLACE VIEW current_lookback AS
+SELECT ifNull(max(toInt64OrNull(extract(lookback, '^([0-9]+)')) * multiIf(
+           endsWith(lookback, 'us'), 0, endsWith(lookback, 's'), 1,
+           endsWith(lookback, 'm'), 60, endsWith(lookback, 'h'), 3600,
+           endsWith(lookback, 'd'), 86400, endsWith(lookback, 'w'), 604800, 0)),
+       7776000) AS lookback_s
+FROM (
+    SELECT JSONExtractString(config, 'lookback') AS lookback
+    FROM attribution_versions FINAL
+    WHERE version = (SELECT version FROM v_current_version)
+);
+
+-- Each lead's current reach rows (its newest revision), before any grouping: the
+-- per-lead fact behind exact all-time distinct counts of leads per campaign.
+CREATE OR REPLACE VIEW lead_reach_current AS
+SELECT lead_id, generation, campaign_id, touch_type, window_start, touches
+FROM (
+    SELECT lead_id, generation, campaign_id, touch_type, window_start, touches, revision
+    FROM lead_reach FINAL
+    WHERE version = (SELECT version FROM v_current_version)
+)
+WHERE (lead_id, generation, revision) IN (SELECT lead_id, generation, revision FROM v_lead_revisions);
+
+-- Each lead's own facts at its newest revision.
+CREATE OR REPLACE VIEW lead_facts_current AS
+SELECT lead_id, generation, revision, last_event_at, first_purchase_at, first_purchase_window
+FROM lead_revisions FINAL
+WHERE version = (SELECT version FROM v_current_version);
+
+-- as_of: the latest occurred_at among accepted events (event time). NULL without events.
+CREATE OR REPLACE VIEW v_clock AS
+SELECT maxOrNull(last_event_at) AS as_of FROM lead_facts_current;
+
+-- All-time revenue per campaign and currency under each model, side by side.
+CREATE OR REPLACE VIEW v_model_comparison AS
+SELECT campaign_id, currency,
+       toInt64(sumIf(revenue_minor, model = 'first_touch')) AS first_touch,
+       toInt64(sumIf(revenue_minor, model = 'last_touch')) AS last_touch,
+       toInt64(sumIf(revenue_minor, model = 'linear')) AS linear,
+       toInt64(sumIf(revenue_minor, model = 'position_based')) AS position_based,
+       toInt64(sumIf(revenue_minor, model = 'time_decay')) AS time_decay
+FROM v_attribution
+WHERE campaign_id != '(none)'
+GROUP BY campaign_id, currency;
+
+-- One row per registered or seen campaign: what it did, its goal, and its verdict.
+CREATE OR REPLACE VIEW v_campaign_scorecard AS
+WITH
+    registry AS (SELECT * FROM campaigns FINAL),
+    reach AS (
+        SELECT campaign_id, toInt64(sum(touches)) AS touches,
+               toInt64(uniqExact(lead_id)) AS reached
+        FROM lead_reach_current GROUP BY campaign_id
+    ),
+    stages AS (
+        SELECT campaign_id, toInt64(sumIf(leads, stage = 'warm')) AS warmed,
+               toInt64(sumIf(leads, stage = 'hot')) AS hot
+        FROM v_lead_stages GROUP BY campaign_id
+    ),
+    money AS (
+        SELECT a.campaign_id AS campaign_id,
+               toInt64(sumIf(a.revenue_minor, a.currency = r.goal_currency)) AS goal_revenue,
+               toInt64(sumIf(a.revenue_minor, a.currency = r.spend_currency)) AS spend_revenue
+        FROM (
+            SELECT campaign_id, model, currency, sum(revenue_minor) AS revenue_minor
+            FROM v_attribution GROUP BY campaign_id, model, currency
+        ) AS a
+        INNER JOIN registry AS r ON r.campaign_id = a.campaign_id AND r.goal_model = a.model
+        GROUP BY a.campaign_id
+    ),
+    (SELECT as_of FROM v_clock) AS clock,
+    (SELECT lookback_s FROM current_lookback) AS lookback_s
+SELECT
+    id AS campaign_id,
+    if(registered, reg_name, id) AS name,
+    if(registered, reg_kind, 'unclassified') AS kind,
+    reg_channel AS channel,
+    if(registered, reg_starts_on, NULL) AS starts_on,
+    if(registered, reg_ends_on, NULL) AS ends_on,
+    seen_touches AS touches,
+    seen_leads AS leads_reached,
+    s.warmed AS leads_warmed,
+    s.hot AS leads_hot,
+    reg_goal_metric AS goal_metric,
+    reg_goal_target AS goal_target,
+    reg_goal_currency AS goal_currency,
+    reg_goal_model AS goal_model,
+    toInt64(multiIf(NOT registered, 0,
+                    reg_goal_metric = 'leads_reached', seen_leads,
+                    reg_goal_metric = 'leads_warmed', s.warmed,
+                    reg_goal_metric = 'leads_hot', s.hot,
+                    m.goal_revenue)) AS actual,
+    -- ends_on + 1 day (+ the lookback for revenue) can pass DateTime's 2106 limit, hence
+    -- DateTime64. A lookback reaching beyond 2299 is cut there (still far ahead).
+    if(registered, toDateTime64(least(
+        (toInt64(reg_ends_on) + 1) * 86400 + if(reg_goal_metric = 'revenue', lookback_s, 0),
+        10413791999), 6, 'UTC'), NULL) AS due_at,
+    multiIf(NOT registered, 'unjudged',
+            actual >= reg_goal_target, 'met',
+            clock IS NULL OR clock < due_at, 'maturing',
+            'not_met') AS verdict,
+    CAST(if(registered, reg_declared_on <= reg_starts_on, NULL) AS Nullable(Bool))
+        AS declared_in_advance,
+    if(registered, reg_spend_minor, NULL) AS spend_minor,
+    reg_spend_currency AS spend_currency,
+    if(reg_spend_minor IS NULL OR s.warmed = 0, NULL,
+       toFloat64(reg_spend_minor) / (exp10(reg_spend_exponent) * s.warmed))
+        AS cost_per_lead_warmed,
+    if(reg_spend_minor IS NULL, NULL,
+       toFloat64(m.spend_revenue) / toFloat64(reg_spend_minor)) AS roas
+FROM (
+    SELECT if(r.campaign_id = '', x.campaign_id, r.campaign_id) AS id,
+           r.campaign_id != '' AS registered,
+           r.name AS reg_name, r.kind AS reg_kind, r.channel AS reg_channel,
+           r.starts_on AS reg_starts_on, r.ends_on AS reg_ends_on,
+           r.goal_metric AS reg_goal_metric, r.goal_target AS reg_goal_target,
+           r.goal_currency AS reg_goal_currency, r.goal_model AS reg_goal_model,
+           r.spend_minor AS reg_spend_minor, r.spend_currency AS reg_spend_currency,
+           r.spend_exponent AS reg_spend_exponent, r.declared_on AS reg_declared_on,
+           x.touches AS seen_touches, x.reached AS seen_leads
+    FROM registry AS r FULL OUTER JOIN reach AS x ON x.campaign_id = r.campaign_id
+) AS ids
+LEFT JOIN stages AS s ON s.campaign_id = ids.id
+LEFT JOIN money AS m ON m.campaign_id = ids.id
+WHERE id != '(none)';
+
+-- Revenue by whole days from touch to purchase, per model, campaign kind and currency,
+-- with the running share of the total (the lag curve). Days are floored from exact
+-- microseconds: one day less one microsecond is day 0.
+CREATE OR REPLACE VIEW v_revenue_lag AS
+SELECT model, kind, currency, lag_days, revenue_minor,
+       toFloat64(sum(revenue_minor) OVER (
+           PARTITION BY model, kind, currency ORDER BY lag_days
+           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
+       / toFloat64(sum(revenue_minor) OVER (PARTITION BY model, kind, currency))
+           AS cumulative_share
+FROM (
+    SELECT c.model AS model, if(r.campaign_id = '', 'unclassified', r.kind) AS kind,
+           c.currency AS currency,
+           toUInt32(intDiv(toUnixTimestamp64Micro(c.purchased_at)
+                           - toUnixTimestamp64Micro(c.touched_at), 86400000000)) AS lag_days,
+           toInt64(sum(c.revenue_minor)) AS revenue_minor
+    FROM v_attribution_credits AS c
+    LEFT JOIN (SELECT campaign_id, kind FROM campaigns FINAL) AS r
+        ON r.campaign_id = c.campaign_id
+    WHERE c.campaign_id != '(none)'
+    GROUP BY model, kind, currency, lag_days
+    HAVING revenue_minor > 0
+);
+
+-- Leads entering each stage of the lead clock per window, and how many are in it by
+-- the window's end. warm/hot are the §3 stage transitions summed over campaigns (one
+-- per lead), customer is each lead's first accepted purchase.
+CREATE OR REPLACE VIEW v_lead_clock AS
+SELECT window_start, stage, entered,
+       toInt64(sum(entered) OVER (
+           PARTITION BY stage ORDER BY window_start
+           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS reached
+FROM (
+    SELECT window_start, toString(stage) AS stage, toInt64(sum(leads)) AS entered
+    FROM v_lead_stages GROUP BY window_start, stage
+    UNION ALL
+    SELECT assumeNotNull(first_purchase_window) AS window_start, 'customer' AS stage,
+           toInt64(count()) AS entered
+    FROM lead_facts_current
+    WHERE first_purchase_window IS NOT NULL
+    GROUP BY window_start
+)
+WHERE entered > 0;
