@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from streams.cli_values import env as _env
+from streams.cli_values import port as _port
 from streams.cli_values import positive_int as _positive_int
 from streams.cli_values import seconds as _seconds
 
@@ -43,6 +44,14 @@ def add_worker_options(worker: argparse.ArgumentParser) -> None:
     worker.add_argument("--metrics-host", default=_env("LEADCLOCK_METRICS_HOST", "127.0.0.1"),
                         help="address /metrics listens on; 0.0.0.0 in a container (env "
                              "LEADCLOCK_METRICS_HOST)")
+    worker.add_argument("--dashboard-port", type=_port,
+                        default=_env("LEADCLOCK_DASHBOARD_PORT", "0"), metavar="PORT",
+                        help="serve the dashboard page (docs/dashboard.md) from the worker "
+                             "on PORT (0: off; env LEADCLOCK_DASHBOARD_PORT)")
+    worker.add_argument("--dashboard-host",
+                        default=_env("LEADCLOCK_DASHBOARD_HOST", "127.0.0.1"),
+                        help="address the dashboard page listens on; 127.0.0.1 is this "
+                             "machine only (env LEADCLOCK_DASHBOARD_HOST)")
     worker.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
                         help="print a progress line every N seconds")
     worker.add_argument("--unsafe-auto-ack", action="store_true",

@@ -109,13 +109,14 @@ def versions_command(command: str, dsn: str, args: dict[str, object]) -> None:
 
 
 def worker(settings: WorkerSettings) -> None:
-    """Check and patch Faust, create topics, migrate, choose the version, run the worker."""
+    """Patch Faust, create topics, migrate, pick the version, run (+ gateway, + page)."""
     from sinks.client import connect, skip_pandas
     from sinks.faults import Faults
     from sinks.migrate import apply
     from sinks.report import campaign_report
     from sinks.sink import ClickHouseSink
     from sinks.worker_versions import WorkerVersions
+    from streams.commands.worker_dashboard import worker_dashboard
     from streams.commands.worker_version import start_version
     from streams.faust_app.app import build_app
     from streams.faust_app.broker_wait import retry_bootstrap
@@ -143,7 +144,9 @@ def worker(settings: WorkerSettings) -> None:
     built = build_app(replace(settings, engine=engine), writer, safety,
                       report=lambda: campaign_report(client),
                       versions=VersionWiring(control, version, settings.version is not None))
-    with shared_if_embedded(client):
+    # The page reads through a client of its own, opened once the database is shared.
+    with shared_if_embedded(client), worker_dashboard(
+            settings.clickhouse, settings.dashboard_host, settings.dashboard_port, say):
         run(built, settings)
 
 

@@ -35,6 +35,10 @@ class WorkerSettings:
     """Prometheus ``/metrics`` port (0: off)."""
     metrics_host: str = "127.0.0.1"
     """Address ``/metrics`` listens on (0.0.0.0 in a container)."""
+    dashboard_port: int = 0
+    """Port of the dashboard page served from the worker process (0: off)."""
+    dashboard_host: str = "127.0.0.1"
+    """Address the dashboard page listens on (127.0.0.1: this machine only)."""
     progress_every_s: float = 5.0
     report_every_s: float = 0.0
     """Print per-campaign results this often (0: never)."""

@@ -1,11 +1,11 @@
 """The dashboard as an aiohttp application: routes, error mapping and security basics.
 
 Why aiohttp: it is already installed (faust-streaming depends on it), it is asyncio
-native, and the worker runs on asyncio, so ``leadclock worker --dashboard-port N`` can
-serve this very application from the worker's own event loop (an ``AppRunner`` started
-from a coroutine; see streams.web.server). That matters because the embedded ClickHouse
-can be opened by one process only. A WSGI/ASGI server would add a dependency and a
-second event loop or thread for the same job.
+native, and an ``AppRunner`` starts from any coroutine, so ``leadclock worker
+--dashboard-port N`` serves this very application from inside the worker process (on a
+thread and event loop of its own beside Faust's; see streams.web.server), where the
+embedded ClickHouse the worker holds is at hand. A WSGI/ASGI server would add a
+dependency for the same job.
 
 The app is built from a :class:`~streams.web.db.Reader` (one ClickHouse client), so the
 standalone command, the worker and the tests all serve the same thing. Security basics:

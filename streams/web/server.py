@@ -1,10 +1,10 @@
-"""Serving the dashboard: inside an already running asyncio loop, or as its own process.
+"""Serving the dashboard: inside a running asyncio loop, on a thread, or as its own process.
 
-:func:`open_dashboard` is a coroutine, so any asyncio program (the Faust worker in
-particular) can serve the page from its own loop next to its other work, and stop it
-with ``await dashboard.stop()``. :func:`serve` is the standalone ``leadclock
-dashboard``: it opens one ClickHouse client, serves until interrupted, and closes
-everything.
+:func:`open_dashboard` is a coroutine, so any asyncio program can serve the page from its
+own loop next to its other work, and stop it with ``await dashboard.stop()``.
+:func:`dashboard_thread` serves it from a background thread with its own loop (how
+``leadclock worker --dashboard-port N`` serves it beside Faust's loop). :func:`serve` is
+the standalone ``leadclock dashboard``: it serves until interrupted, then stops cleanly.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import asyncio
 import errno
 import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -41,8 +43,11 @@ def is_loopback(host: str) -> bool:
     return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
-async def start(app: web.Application, host: str, port: int) -> Running:
-    """Serve ``app`` on ``host:port`` from the running loop; port 0 picks a free one."""
+async def start(app: web.Application, host: str, port: int, flag: str = "--port") -> Running:
+    """Serve ``app`` on ``host:port`` from the running loop; port 0 picks a free one.
+
+    ``flag`` is the option a user changes when the port is taken (named in the error).
+    """
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -50,16 +55,16 @@ async def start(app: web.Application, host: str, port: int) -> Running:
         await site.start()
     except OSError as error:
         await runner.cleanup()
-        raise ListenError(_listen_failure(host, port, error)) from error
+        raise ListenError(_listen_failure(host, port, error, flag)) from error
     bound = int(runner.addresses[0][1]) if runner.addresses else port
     shown = f"[{host}]" if ":" in host else host
     return Running(runner, f"http://{shown}:{bound}/")
 
 
-def _listen_failure(host: str, port: int, error: OSError) -> str:
+def _listen_failure(host: str, port: int, error: OSError, flag: str) -> str:
     if error.errno == errno.EADDRINUSE:
         return (f"port {port} on {host} is already in use (another dashboard?); "
-                "choose another with --port")
+                f"choose another with {flag}")
     if error.errno in (errno.EACCES, errno.EPERM):
         return f"not allowed to listen on {host}:{port} (ports below 1024 need privileges)"
     reason = error.strerror or str(error)
@@ -85,7 +90,7 @@ class Dashboard:
 
 
 async def open_dashboard(client: Client, host: str, port: int,
-                         limits: Limits | None = None) -> Dashboard:
+                         limits: Limits | None = None, flag: str = "--port") -> Dashboard:
     """Serve the dashboard over ``client`` from the running loop (e.g. the worker's).
 
     The caller keeps owning ``client`` and closes it after :meth:`Dashboard.stop`; give
@@ -95,11 +100,37 @@ async def open_dashboard(client: Client, host: str, port: int,
     allowed = LOOPBACK_HOSTS if is_loopback(host) else None
     try:
         running = await start(build_app(reader, limits=limits, allowed_hosts=allowed),
-                              host, port)
+                              host, port, flag)
     except ListenError:
         reader.close()
         raise
     return Dashboard(running, reader)
+
+
+@contextmanager
+def dashboard_thread(client: Client, host: str, port: int, limits: Limits | None = None,
+                     flag: str = "--port") -> Iterator[Dashboard]:
+    """The dashboard served from a background thread and its own event loop until exit.
+
+    For a program whose loop is not ours to extend (the Faust worker's): the page's
+    request handling and JSON encoding then never run on that loop, and the page is up
+    before the program starts and down after it ends. ListenError if it cannot listen.
+    """
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="leadclock-dashboard",
+                              daemon=True)
+    thread.start()
+    try:
+        opening = open_dashboard(client, host, port, limits, flag)
+        dashboard = asyncio.run_coroutine_threadsafe(opening, loop).result()
+        try:
+            yield dashboard
+        finally:
+            asyncio.run_coroutine_threadsafe(dashboard.stop(), loop).result()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
 
 
 def serve(client: Client, where: str, host: str, port: int, limits: Limits | None = None,
