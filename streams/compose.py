@@ -116,7 +116,7 @@ def worker(settings: WorkerSettings) -> None:
     from sinks.report import campaign_report
     from sinks.sink import ClickHouseSink
     from sinks.worker_versions import WorkerVersions
-    from streams.commands.worker_dashboard import worker_dashboard
+    from streams.commands.worker_dashboard import WorkerPage
     from streams.commands.worker_version import start_version
     from streams.faust_app.app import build_app
     from streams.faust_app.broker_wait import retry_bootstrap
@@ -141,12 +141,13 @@ def worker(settings: WorkerSettings) -> None:
                              settings.state_ttl.describe() if settings.state_ttl else {})
     version, engine = start_version(client, settings, control, say)
     writer.version = version
+    page = WorkerPage(settings.clickhouse, settings.dashboard_host, settings.dashboard_port,
+                      say)
     built = build_app(replace(settings, engine=engine), writer, safety,
-                      report=lambda: campaign_report(client),
+                      report=lambda: page.below(campaign_report(client)),
                       versions=VersionWiring(control, version, settings.version is not None))
     # The page reads through a client of its own, opened once the database is shared.
-    with shared_if_embedded(client), worker_dashboard(
-            settings.clickhouse, settings.dashboard_host, settings.dashboard_port, say):
+    with shared_if_embedded(client), page.serving():
         run(built, settings)
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from sinks.client import connect
 from streams.web.server import dashboard_thread, is_loopback
@@ -36,23 +37,41 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-@contextmanager
-def worker_dashboard(dsn: str, host: str, port: int,
-                     say: Callable[[str], None] = _say) -> Iterator[str | None]:
-    """Serve the page on ``host:port`` while the block runs (port 0: nothing is served).
+@dataclass
+class WorkerPage:
+    """The worker's dashboard page: where to serve it, and its URL once it serves."""
 
-    Yields the page's URL (None when off) after printing ``dashboard: URL``.
-    """
-    if not port:
-        yield None
-        return
-    client = connect(dsn)
-    try:
-        with dashboard_thread(client, host, port, flag="--dashboard-port") as page:
-            say(f"dashboard: {page.url}")
-            if not is_loopback(host):
-                say("dashboard: warning: listening beyond this machine; anyone who can "
-                    "reach it can read the data and run read-only SQL")
-            yield page.url
-    finally:
-        client.close()
+    dsn: str
+    host: str
+    port: int
+    """0: no page."""
+    say: Callable[[str], None] = _say
+    url: str | None = field(default=None, init=False)
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        """Serve the page while the block runs, after printing ``dashboard: URL``."""
+        if not self.port:
+            yield
+            return
+        client = connect(self.dsn)
+        try:
+            with dashboard_thread(client, self.host, self.port,
+                                  flag="--dashboard-port") as page:
+                self.url = page.url
+                self.say(f"dashboard: {page.url}")
+                if not is_loopback(self.host):
+                    self.say("dashboard: warning: listening beyond this machine; anyone "
+                             "who can reach it can read the data and run read-only SQL")
+                try:
+                    yield
+                finally:
+                    self.url = None
+        finally:
+            client.close()
+
+    def below(self, table: str) -> str:
+        """The worker's text report, with the page's address under it while it serves."""
+        if self.url is None:
+            return table
+        return f"{table}\ndashboard: {self.url} (the same, with charts)"

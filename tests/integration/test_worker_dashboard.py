@@ -36,6 +36,14 @@ def _page_url(worker: Worker, timeout: float = 120) -> str:
         time.sleep(0.2)
 
 
+def _wait_for_line(worker: Worker, line: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while line not in worker.tail(1_000_000).splitlines():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no line {line!r}:\n{worker.tail()}")
+        time.sleep(0.2)
+
+
 def _linear_usd(url: str) -> dict[str, int]:
     reply = call(f"{url}api/model-comparison?currency=USD")
     assert reply.status == 200, reply.body
@@ -53,7 +61,7 @@ def test_the_worker_serves_the_dashboard_over_its_data(
     produce(data.messages, kafka_brokers, topics)
     port = free_port()
     worker = Worker(kafka_brokers, topic_prefix, tmp_path, app_id=f"{topic_prefix}w",
-                    extra=("--dashboard-port", str(port)))
+                    extra=("--dashboard-port", str(port), "--report-every", "1"))
     worker.start()
     url = _page_url(worker)
     assert url == f"http://127.0.0.1:{port}/"
@@ -74,6 +82,8 @@ def test_the_worker_serves_the_dashboard_over_its_data(
     meta = call(f"{url}api/meta").json()
     assert meta["as_of"] and "USD" in meta["currencies"]
     assert call(f"{url}api/scorecard?model=nope").status == 400
+    # The live table in the terminal says where the page is, right under it.
+    _wait_for_line(worker, f"dashboard: {url} (the same, with charts)")
 
     assert worker.stop() == 0, worker.tail()
     with socket.socket() as probe:  # nothing listens there any more (the page stopped)
