@@ -23,6 +23,7 @@ from streams.cli_parser import (
     add_engine,
     add_kafka,
     add_replay,
+    add_sql,
     add_versions,
     base_parser,
 )
@@ -101,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="address to listen on (default 127.0.0.1: this machine only)")
     dashboard.add_argument("--port", type=port, default=8050,
                            help="port to listen on (default 8050; 0 picks a free one)")
+
+    add_sql(commands)
 
     campaigns = commands.add_parser("campaigns", help="the campaign registry (SPEC §6)")
     registry = campaigns.add_subparsers(dest="registry_command", required=True,
@@ -211,6 +214,8 @@ def _run(args: argparse.Namespace) -> None:
         compose.serve(_dsn(args), host=args.host, port=args.port, read_only=args.read_only)
     elif command == "dashboard":
         compose.dashboard(_dsn(args), host=args.host, port=args.port)
+    elif command == "sql":
+        compose.sql(_dsn(args), args.statement, args.format)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -149,6 +149,19 @@ def add_versions(commands: Any) -> None:
     add_clickhouse(retire)
 
 
+def add_sql(commands: Any) -> None:
+    """``leadclock sql``."""
+    sql = commands.add_parser("sql", help="run one read-only query (SELECT, WITH, SHOW, "
+                                          "DESCRIBE...) over the views and print the result")
+    sql.add_argument("statement", metavar="SQL",
+                     help="the statement, e.g. \"SELECT * FROM v_campaign_scorecard\"; - "
+                          "reads it from stdin")
+    sql.add_argument("--format", choices=("table", "csv", "tsv", "json"), default="table",
+                     help="table (aligned, for people), csv (RFC 4180, header row), tsv "
+                          "(ClickHouse TabSeparatedWithNames) or json")
+    add_clickhouse(sql)
+
+
 def base_parser() -> tuple[argparse.ArgumentParser, Any]:
     """The top-level parser and its sub-command registry."""
     parser = Parser(prog=PROG, description="Event-sourced marketing/sales attribution.")

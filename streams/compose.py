@@ -280,3 +280,19 @@ def dashboard(dsn: str, *, host: str, port: int) -> None:
             serve_page(client, redact(dsn), host, port, say=say)
     finally:
         client.close()
+
+
+def sql(dsn: str, text: str, output_format: str) -> None:
+    """One read-only query, its result on stdout (``leadclock sql``; docs/querying.md)."""
+    from sinks.client import connect, sharing_note
+    from streams.commands.sql import read_only_statement, run
+
+    statement = read_only_statement(sys.stdin.read() if text == "-" else text)
+    client = connect(dsn)
+    try:
+        if note := sharing_note(client):
+            say(note)
+        run(client, statement, output_format, sys.stdout)
+        sys.stdout.flush()
+    finally:
+        client.close()

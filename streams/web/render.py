@@ -71,11 +71,12 @@ def to_csv(columns: Sequence[str], data: Sequence[Sequence[object]]) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in data:
-        writer.writerow([_csv_field(value) for value in row])
+        writer.writerow([csv_field(value) for value in row])
     return out.getvalue().encode()
 
 
-def _csv_field(value: object) -> object:
+def csv_field(value: object) -> object:
+    """A :func:`cell` value as a CSV writer field (null empty, booleans and nested as text)."""
     if value is None:
         return ""
     if isinstance(value, bool):

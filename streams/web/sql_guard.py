@@ -1,4 +1,7 @@
-"""The read-only SQL endpoint's gate: exactly one SELECT (or WITH ... SELECT) statement.
+"""The read-only SQL gate: exactly one SELECT (or WITH ... SELECT) statement, or one read.
+
+The endpoint takes a SELECT only (:func:`single_select`); ``leadclock sql`` also takes
+SHOW, DESCRIBE, EXISTS and EXPLAIN (:func:`single_statement`), under the same rules.
 
 ClickHouse itself enforces read-only access (the endpoint runs queries with
 ``readonly=1``, which also forbids table functions such as ``file()`` and ``url()`` and
@@ -15,6 +18,7 @@ classify therefore counts as code, so an unusual construct is refused, never let
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 
 from streams.web.exceptions import BadRequest
 
@@ -80,6 +84,17 @@ def _end_of_quoted(sql: str, start: int) -> int:
 
 def single_select(sql: str) -> str:
     """``sql`` without a trailing ``;`` if it is one SELECT/WITH statement; else BadRequest."""
+    return single_statement(sql, ("SELECT", "WITH"),
+                            "only SELECT (or WITH ... SELECT) is allowed here")
+
+
+def single_statement(sql: str, first_words: Collection[str], refusal: str,
+                     forbidden: Mapping[str, str] = _FORBIDDEN) -> str:
+    """``sql`` without a trailing ``;`` if it is one statement of ``first_words``.
+
+    Else BadRequest: ``refusal`` + ``, not WORD`` for a statement of another kind; the
+    reason of a ``forbidden`` word found in its code.
+    """
     if len(sql) > MAX_SQL_CHARS:
         msg = f"the query is longer than {MAX_SQL_CHARS:,} characters"
         raise BadRequest(msg)
@@ -87,8 +102,8 @@ def single_select(sql: str) -> str:
     if not words:
         msg = "the query is empty"
         raise BadRequest(msg)
-    if words[0] not in ("SELECT", "WITH", "SELECT(", "WITH("):
-        msg = f"only SELECT (or WITH ... SELECT) is allowed here, not {words[0]}"
+    if words[0].rstrip("(") not in first_words:
+        msg = f"{refusal}, not {words[0].rstrip('(')}"
         raise BadRequest(msg)
     if semicolons:
         rest_words, _ = code_words(sql[semicolons[0] + 1:])
@@ -96,7 +111,7 @@ def single_select(sql: str) -> str:
             msg = "only one statement is allowed (remove the ';' between statements)"
             raise BadRequest(msg)
         sql = sql[:semicolons[0]]
-    for word, reason in _FORBIDDEN.items():
+    for word, reason in forbidden.items():
         if word in words:
             raise BadRequest(reason)
     return sql.strip()

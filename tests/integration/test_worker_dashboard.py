@@ -15,7 +15,7 @@ from streams.kafka.admin import ensure_topics
 from streams.kafka.produce import produce
 from streams.kafka.topics import TopicNames
 from tests.integration.dataset import build
-from tests.integration.harness import Worker
+from tests.integration.harness import Worker, run_cli
 from tests.integration.private_broker import free_port
 from tests.oracle import batch
 from tests.web.http import call
@@ -84,6 +84,23 @@ def test_the_worker_serves_the_dashboard_over_its_data(
     assert call(f"{url}api/scorecard?model=nope").status == 400
     # The live table in the terminal says where the page is, right under it.
     _wait_for_line(worker, f"dashboard: {url} (the same, with charts)")
+
+    # `leadclock sql` in another process reads the same data through the worker.
+    query = run_cli("sql", "SELECT campaign_id, linear FROM v_model_comparison WHERE "
+                    "currency = 'USD' ORDER BY campaign_id", "--format", "csv",
+                    "--clickhouse", worker.dsn)
+    assert query.returncode == 0, query.stderr.decode()
+    lines = query.stdout.decode().splitlines()
+    assert lines[0] == "campaign_id,linear"
+    assert lines[1:] == [f"{campaign},{revenue}" for campaign, revenue in sorted(shown.items())]
+    if worker.dsn.startswith("chdb:"):
+        assert worker.process is not None
+        assert f"held by pid {worker.process.pid} through http://127.0.0.1:" in (
+            query.stderr.decode())
+    refused = run_cli("sql", "SELECT * FROM file('/etc/hostname', 'LineAsString')",
+                      "--clickhouse", worker.dsn)
+    assert refused.returncode == 1
+    assert "(READONLY)" in refused.stderr.decode().splitlines()[-1]
 
     assert worker.stop() == 0, worker.tail()
     with socket.socket() as probe:  # nothing listens there any more (the page stopped)
