@@ -50,6 +50,8 @@ class ClickHouseSink:
     faults: Faults = field(default_factory=Faults)
     _contexts: dict[str, InsertContext] = field(default_factory=dict)
     _reconnect: bool = False
+    _cluster: str | None = None
+    """The cluster of a schema migrated with ``--cluster`` ('' single node; None: unknown)."""
 
     def write(self, batch: OutputBatch) -> list[Refusal]:
         """Insert the batch; return the leads refused for good (the rest is written)."""
@@ -105,9 +107,15 @@ class ClickHouseSink:
         events stay: events are facts, and a lead refused for good is dead-lettered.)
         """
         revision = by_table["lead_revisions"][0][REVISION_AT]
+        if self._cluster is None:
+            from sinks.migrate import deployed_cluster
+
+            self._cluster = deployed_cluster(self.client) or ""
         for table in REVISIONED:
+            # A Distributed table takes no DELETE: its local tables do, on every shard.
+            target = f"{table}_local ON CLUSTER {self._cluster}" if self._cluster else table
             self.client.command(
-                f"DELETE FROM {table} WHERE version = {{v:UInt32}} AND lead_id = {{l:String}} "
+                f"DELETE FROM {target} WHERE version = {{v:UInt32}} AND lead_id = {{l:String}} "
                 "AND generation = {g:String} AND revision = {r:UInt64}",
                 parameters={"v": self.version, "l": key.lead_id, "g": key.generation,
                             "r": revision},

@@ -64,3 +64,27 @@ def test_a_newer_revision_replaces_the_older_one(client: Client) -> None:
     rows = client.query("SELECT campaign_id, revenue_minor FROM v_attribution "
                         "WHERE model = 'first_touch'").result_rows
     assert rows == [("winter", 1000)]
+
+
+class _Commands:
+    """Records the statements a sink sends (a cluster cannot run in this test)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def command(self, sql: str, **kwargs: object) -> None:
+        self.sent.append(sql)
+
+
+def test_a_refused_lead_is_cleaned_up_on_every_shard_in_cluster_mode() -> None:
+    """A Distributed table refuses DELETE: the local tables are cleaned ON CLUSTER."""
+    from sinks.lead_rows import REVISION_AT, REVISIONED
+    from streams.engine.records import LeadKey
+
+    recorder = _Commands()
+    sink = ClickHouseSink(recorder, 1, _cluster="prod")  # type: ignore[arg-type]
+    revision_row = [None] * (REVISION_AT + 1)
+    revision_row[REVISION_AT] = 3
+    sink._drop_partial(LeadKey("lead-1", ""), {"lead_revisions": [tuple(revision_row)]})
+    assert [sql.split(" WHERE")[0] for sql in recorder.sent] == [
+        f"DELETE FROM {table}_local ON CLUSTER prod" for table in REVISIONED]
