@@ -33,7 +33,8 @@ from _common import leadclock
 
 from sinks.client import connect
 
-EVENTS_PER_LEAD = 5.4  # what streams/demo.py generates on average
+SAMPLE_LEADS = 5_000
+"""Leads generated first to measure how many events per lead the demo makes."""
 VIEWS = ("v_clock", "v_campaign_scorecard", "v_model_comparison", "v_revenue_lag",
          "v_lead_clock", "v_revenue_projection")
 
@@ -41,14 +42,22 @@ VIEWS = ("v_clock", "v_campaign_scorecard", "v_model_comparison", "v_revenue_lag
 def prepare(workdir: Path, events: int) -> str:
     """Generate, replay and register the demo; return the database's DSN."""
     full, log = workdir / "demo.ndjson", workdir / "events.ndjson"
-    leads = math.ceil(events / EVENTS_PER_LEAD * 1.03) + 10
+    subprocess.run([leadclock(), "demo", "--leads", str(SAMPLE_LEADS), "--output", str(full)],
+                   check=True)
+    with full.open("rb") as sample:
+        per_lead = sum(1 for _ in sample) / SAMPLE_LEADS
+    leads = math.ceil(events / per_lead * 1.05) + 10
     subprocess.run([leadclock(), "demo", "--leads", str(leads), "--output", str(full)],
                    check=True)
+    written = 0
     with full.open("rb") as source, log.open("wb") as target:
-        for n, line in enumerate(source):
-            if n >= events:
+        for line in source:
+            if written >= events:
                 break
             target.write(line)
+            written += 1
+    if written < events:
+        raise SystemExit(f"the demo gave {written:,} events, fewer than {events:,}")
     dsn = f"chdb://{workdir / 'clickhouse'}"
     started = time.perf_counter()
     subprocess.run([leadclock(), "replay", "--input", str(log), "--clickhouse", dsn],
