@@ -51,7 +51,8 @@ def test_sigint_mid_replay_leaves_the_current_version_and_a_rerun_resumes(
     command = [*LEADCLOCK, "replay", "--input", log, "--clickhouse", dsn,
                "--write-batch", "2000"]
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE,
-                               env={**os.environ, "LEADCLOCK_FAULTS": "pause_after_flushes=2"})
+                               env={**os.environ, "LEADCLOCK_FAULTS": "pause_after_flushes=2"},
+                               preexec_fn=_ctrl_c_interrupts)
     assert process.stderr is not None
     seen = []
     for line in process.stderr:  # no timing: the pause is announced once two writes landed
@@ -59,8 +60,13 @@ def test_sigint_mid_replay_leaves_the_current_version_and_a_rerun_resumes(
         if b"injected pause" in line:
             process.send_signal(signal.SIGINT)
             break
-    rest = process.stderr.read().decode()
-    assert process.wait(60) == 130, "".join(seen) + rest
+    try:
+        _, rest_bytes = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("the replay did not stop on SIGINT:\n" + "".join(seen)) from None
+    rest = rest_bytes.decode()
+    assert process.returncode == 130, "".join(seen) + rest
     assert "interrupted: version 2 of ClickHouse" in rest, rest
     assert "the current version (1) is untouched" in rest, rest
     assert "Resume: rerun the same command" in rest, rest
@@ -165,3 +171,13 @@ def test_small_things_a_new_user_hits(tmp_path: Path) -> None:
                  "--attribution-version", "--append", "--clickhouse"):
         line = helped[helped.index(flag):].split("\n  -")[0]
         assert "default" in line, line
+
+
+def _ctrl_c_interrupts() -> None:
+    """In the child: SIGINT as in a terminal, where Ctrl-C raises KeyboardInterrupt.
+
+    A test run started in the background by a non-interactive shell (as CI scripts may
+    be) inherits SIGINT *ignored*, and Python then installs no KeyboardInterrupt handler:
+    the replay would never see the Ctrl-C this test sends.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
