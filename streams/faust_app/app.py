@@ -125,11 +125,11 @@ def build_app(
     logs = QuietLogs(Outage(settings.brokers))
     add_timers(app, settings, agent, report, logs.outage)
     if versions is not None:
-        # The rerouted topic is left out: its messages are copies of event-topic
-        # messages, and a copy processed twice is a duplicate the engine ignores.
+        # The rerouted topic too: a misrouted event changes its lead's state through
+        # its copy there (streams.faust_app.follow).
         install(app, agent, versions.control, version=versions.version,
                 pinned=versions.pinned, brokers=settings.brokers,
-                topics=frozenset(topics.events), every_s=FOLLOW_EVERY_S)
+                topics=frozenset(topics.consumed), every_s=FOLLOW_EVERY_S)
     return Built(app, flusher, logs)
 
 

@@ -13,9 +13,13 @@ becomes current while the worker writes V:
    so promoting V back later resumes it the same way.
 3. N records, per partition, the offset E below which N holds every event (a replay
    from the topics records where it stopped; 0 if nothing is recorded). The messages
-   this worker processed in [E, processed) were written into V only: it reads their
-   keys with a side consumer, rewrites those leads from its table state into N, flushes,
-   and records N as fed from these partitions.
+   this worker processed in [E, processed) were written into V only: it reads them
+   again with a side consumer, rewrites their leads (the ``lead_id`` in each value,
+   never the Kafka key, which producers may set to anything) from its table state into
+   N, flushes, and records N as fed from these partitions. The rerouted topic is
+   followed like an event topic: a misrouted event reaches its lead's table through its
+   copy there, so that copy's partition is where the lead must be rewritten (nothing is
+   recorded for it by a replay, so it is read from its start, once per version).
 
 Writes are absolute per lead and the newest revision wins, so rewriting a lead never
 counts anything twice; and every event at or after E reaches N through either the
@@ -29,10 +33,12 @@ version records as fed needs nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from schemas.events import Rejection
+from streams.engine.accounting import parse_message
 from streams.engine.expiry import arrivals_from_json
 from streams.engine.state import decode_entry
 from streams.engine.versions import Feed, TopicPartitionKey, VersionTarget
@@ -212,13 +218,27 @@ class Follower:
         return count
 
 
+def lead_keys(values: Iterable[bytes | None]) -> set[bytes]:
+    """The table keys (``lead_id``) of the valid events among message values.
+
+    Parsed from the value as the processor does: the message's Kafka key is whatever
+    its producer chose, and a rejected message changed no lead.
+    """
+    keys: set[bytes] = set()
+    for value in values:
+        parsed = parse_message(value)
+        if not isinstance(parsed, Rejection):
+            keys.add(parsed.lead_id.encode())
+    return keys
+
+
 def install(app: Any, agent: Agent, control: VersionControl, *, version: int, pinned: bool,
             brokers: str, topics: frozenset[str], every_s: float) -> Follower:
-    """Create the follower of ``app`` (event topics ``topics``), polled every ``every_s``."""
+    """Create the follower of ``app`` (consumed topics ``topics``), polled every ``every_s``."""
     from streams.kafka.topic_reader import TopicReader
 
     def read_keys(ranges: Ranges) -> set[bytes]:
-        return {key for _, key, _ in TopicReader(brokers, ranges).records() if key is not None}
+        return lead_keys(value for _, _, value in TopicReader(brokers, ranges).records())
 
     def assigned() -> set[Any]:
         return {tp for tp in app.consumer.assignment() if tp.topic in topics}

@@ -23,7 +23,7 @@ from streams.engine.versions import Feed, TopicPartitionKey, VersionTarget
 from streams.faust_app.ack import AckAfterFlush
 from streams.faust_app.agent import Agent
 from streams.faust_app.deliveries import Deliveries
-from streams.faust_app.follow import Follower
+from streams.faust_app.follow import Follower, lead_keys
 from tests.messages import event_json
 
 T0 = 1_767_225_600_000_000
@@ -196,3 +196,12 @@ def test_a_switch_interrupted_before_its_rewrite_is_finished_by_the_next_poll() 
     asyncio.run(run())
     assert reads == [{(TOPIC, 0): (1, 4)}, {(TOPIC, 0): (1, 4)}]  # the switch's range, twice
     assert control.records[-1] == (2, {(TOPIC, 0): 4}, True)
+
+
+def test_the_leads_to_rewrite_come_from_the_values_not_the_kafka_keys() -> None:
+    """Producers key messages as they like (or not at all): the rewrite must still find
+    every lead a message changed, and none for a message that changed nothing."""
+    values = [event_json(Touch("e1", "lead-a", "spring", "click", T0)),
+              event_json(Touch("e2", "lead-b", "spring", "call", T0 + 1)),
+              None, b"", b"not json", b'{"type": "click"}']
+    assert lead_keys(values) == {b"lead-a", b"lead-b"}
