@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import importlib.util
-import math
 import os
 import re
 import shutil
@@ -47,14 +46,12 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import orjson
-from _common import leadclock
+from _common import demo_log, leadclock
 
 from streams.web.app import STATIC_DIR
 from streams.web.panels import PANELS
 from streams.web.params import BUCKET, KIND
 
-#: What ``leadclock demo`` (streams/demo_events.py) writes per lead: ~2.51 at 20 000 leads.
-EVENTS_PER_LEAD = 2.5
 #: The parameters the page sends to each panel (panelParams in dashboard.js).
 PAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "scorecard": ("kind", "model", "currency"),
@@ -88,36 +85,14 @@ def step(label: str, argv: list[str]) -> None:
 
 def build(workdir: Path, events: int) -> Path:
     """Generate, cut, replay and register the demo; return the ClickHouse directory."""
-    full, log = workdir / "demo.ndjson", workdir / "events.ndjson"
-    registry, chdir = workdir / "demo.campaigns.csv", workdir / "clickhouse"
-    leads = math.ceil(events / EVENTS_PER_LEAD * 1.02) + 10
+    chdir = workdir / "clickhouse"
     print(f"dataset: building {events:,} events in {workdir}", flush=True)
-    while True:
-        step(f"leadclock demo --leads {leads:,}", [leadclock(), "demo", "--leads", str(leads),
-                                                   "--output", str(full),
-                                                   "--campaigns", str(registry)])
-        written = cut(full, log, events)
-        if written == events:
-            break
-        leads = math.ceil(leads * events / written * 1.02)  # short: more leads, once more
-    full.unlink()
+    log, registry = demo_log(workdir, events)
     dsn = f"chdb://{chdir}"
     step("leadclock replay", [leadclock(), "replay", "--input", str(log), "--clickhouse", dsn])
     step("leadclock campaigns load", [leadclock(), "campaigns", "load", str(registry),
                                       "--clickhouse", dsn])
     return chdir
-
-
-def cut(full: Path, log: Path, events: int) -> int:
-    """Copy the first ``events`` lines of ``full`` to ``log``; how many there were."""
-    written = 0
-    with full.open("rb") as source, log.open("wb") as target:
-        for line in source:
-            if written == events:
-                break
-            target.write(line)
-            written += 1
-    return written
 
 
 def start_dashboard(chdir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:

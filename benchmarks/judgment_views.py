@@ -21,7 +21,6 @@ This is a benchmark, not a test: nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import statistics
 import subprocess
@@ -29,41 +28,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import leadclock
+from _common import demo_log, leadclock
 
 from sinks.client import connect
 
-SAMPLE_LEADS = 5_000
-"""Leads generated first to measure how many events per lead the demo makes."""
 VIEWS = ("v_clock", "v_campaign_scorecard", "v_model_comparison", "v_revenue_lag",
          "v_lead_clock", "v_revenue_projection")
 
 
 def prepare(workdir: Path, events: int) -> str:
     """Generate, replay and register the demo; return the database's DSN."""
-    full, log = workdir / "demo.ndjson", workdir / "events.ndjson"
-    subprocess.run([leadclock(), "demo", "--leads", str(SAMPLE_LEADS), "--output", str(full)],
-                   check=True)
-    with full.open("rb") as sample:
-        per_lead = sum(1 for _ in sample) / SAMPLE_LEADS
-    leads = math.ceil(events / per_lead * 1.05) + 10
-    subprocess.run([leadclock(), "demo", "--leads", str(leads), "--output", str(full)],
-                   check=True)
-    written = 0
-    with full.open("rb") as source, log.open("wb") as target:
-        for line in source:
-            if written >= events:
-                break
-            target.write(line)
-            written += 1
-    if written < events:
-        raise SystemExit(f"the demo gave {written:,} events, fewer than {events:,}")
+    log, registry = demo_log(workdir, events)
     dsn = f"chdb://{workdir / 'clickhouse'}"
     started = time.perf_counter()
     subprocess.run([leadclock(), "replay", "--input", str(log), "--clickhouse", dsn],
                    check=True)
     print(f"replay of {events:,} events: {time.perf_counter() - started:.1f} s", flush=True)
-    subprocess.run([leadclock(), "campaigns", "load", str(workdir / "demo.campaigns.csv"),
+    subprocess.run([leadclock(), "campaigns", "load", str(registry),
                     "--clickhouse", dsn], check=True)
     return dsn
 
