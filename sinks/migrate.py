@@ -46,6 +46,9 @@ class MigrateOptions:
     copy_rows: bool = False
     """Re-create per-lead tables created before DDL 004 partitioned by version (explicit
     ``leadclock migrate`` only: no writer may run meanwhile; ``sinks.partitioning``)."""
+    reapply: bool = False
+    """Apply even a plan recorded complete (explicit ``leadclock migrate``: whoever runs
+    it may be repairing a schema someone changed by hand)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +120,14 @@ def apply(client: Client, options: MigrateOptions | None = None) -> Migrated:
     with _migration_lock(client):
         deployed = deployed_cluster(client)
         options = MigrateOptions(_resolve_cluster(options.cluster, deployed),
-                                 options.dashboard, options.copy_rows)
+                                 options.dashboard, options.copy_rows, options.reapply)
         database = str(client.command("SELECT currentDatabase()"))
         settings = {"distributed_foreground_insert": 1} if options.cluster else None
         planned = plan(options, database)
         fingerprint = plan_fingerprint(planned)
         applied: dict[str, None] = {}
-        if options.dashboard is not None or not _recorded(client, fingerprint):
+        if options.reapply or options.dashboard is not None or not _recorded(client,
+                                                                             fingerprint):
             for statement in planned:
                 try:
                     client.command(statement.sql)

@@ -64,7 +64,7 @@ def migrate(dsn: str, *, cluster: str | None = None, dashboard_role: str | None 
     # A dry run never prints the password: the plan shows a placeholder instead.
     dashboard = DashboardAccess(dashboard_role, dashboard_user or "",
                                 None if dry_run else password) if dashboard_role else None
-    options = MigrateOptions(cluster, dashboard, copy_rows=True)
+    options = MigrateOptions(cluster, dashboard, copy_rows=True, reapply=True)
     if dry_run:
         print(plan_text(options, dsn), end="")
         return
