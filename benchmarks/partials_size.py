@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import subprocess
 import tempfile
 import time
@@ -52,7 +53,16 @@ def main() -> None:
     parser.add_argument("--window", default="1d")
     parser.add_argument("--log", type=Path, default=None, help="an existing NDJSON log")
     args = parser.parse_args()
-    log = args.log or demo(Path(tempfile.mkdtemp(prefix="leadclock-partials-")), args.events)
+    workdir = None if args.log else Path(tempfile.mkdtemp(prefix="leadclock-partials-"))
+    try:
+        report(args, args.log or demo(workdir, args.events))  # type: ignore[arg-type]
+    finally:
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(args: argparse.Namespace, log: Path) -> None:
+    """Fold the log and print the table."""
     started = time.perf_counter()
     states: dict[str, LeadState] = defaultdict(LeadState)
     events = 0
