@@ -24,6 +24,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from clickhouse_connect.driver.insert import InsertContext
 
+from sinks import partials_store
 from sinks.errors import first_line, is_bad_data, is_transient
 from sinks.exceptions import PermanentRowError, SinkError, TransientSinkError
 from sinks.faults import Faults
@@ -37,7 +38,8 @@ from sinks.lead_rows import (
     lead_rows,
 )
 from sinks.reconnect import lost_connection, reconnect
-from streams.engine.port import OutputBatch, Refusal
+from streams.engine.partials import Partials
+from streams.engine.port import OutputBatch, PartialWrite, Refusal
 from streams.engine.records import LeadKey
 
 
@@ -52,6 +54,23 @@ class ClickHouseSink:
     _reconnect: bool = False
     _cluster: str | None = None
     """The cluster of a schema migrated with ``--cluster`` ('' single node; None: unknown)."""
+    epochs: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Partials: home partition -> (its registered epoch, the last seq written). Changed
+    keys of a partition without an epoch are not written: its full sync writes all."""
+
+    def sync(self, partition: int, partials: Partials, partitions: int) -> int:
+        """Write every key of a partition's partials in a new epoch, then register it.
+
+        Readers switch to the new epoch at the registration, once everything is in it,
+        so a crash mid-sync leaves them on the previous one. Returns the epoch.
+        """
+        epoch = partials_store.next_epoch(self.client, self.version, partition)
+        for table, rows in partials_store.rows(
+                partials, (self.version, partition, epoch), 0).items():
+            self._insert(table, rows, partials_store.columns(table))
+        partials_store.register_epoch(self.client, self.version, partition, epoch, partitions)
+        self.epochs[partition] = (epoch, 0)
+        return epoch
 
     def write(self, batch: OutputBatch) -> list[Refusal]:
         """Insert the batch; return the leads refused for good (the rest is written)."""
@@ -69,6 +88,7 @@ class ClickHouseSink:
             self._insert_leads(rows)
         except PermanentRowError:
             refused = self._insert_lead_by_lead(rows)
+        self._insert_partials(batch.partials)
         ledger: list[Row] = [(*entry, now) for entry in batch.ledger]  # one time per flush
         tables: tuple[tuple[str, Sequence[Row]], ...] = (
             ("ingest_ledger", ledger), ("rejected_events", batch.rejected))
@@ -84,6 +104,31 @@ class ClickHouseSink:
             table_rows = [row for by_table in rows.values() for row in by_table.get(name, ())]
             if table_rows:
                 self._insert(name, table_rows)
+
+    def _insert_partials(self, writes: Sequence[PartialWrite]) -> None:
+        """Absolute values of the changed keys, in each synced partition's epoch.
+
+        A refused partial row cannot be isolated by lead (it sums many leads), so it
+        stops the worker like any permanent error. A lead refused for good in this batch
+        is still in the values written here; the buffer moves it back after this write
+        and the next flush rewrites its keys.
+        """
+        by_table: dict[str, list[Row]] = {}
+        for write in writes:
+            known = self.epochs.get(write.partition)
+            if known is None:
+                continue
+            epoch, seq = known[0], known[1] + 1
+            self.epochs[write.partition] = (epoch, seq)
+            for table, table_rows in partials_store.rows(
+                    write.partials, (self.version, write.partition, epoch), seq,
+                    write.keys).items():
+                by_table.setdefault(table, []).extend(table_rows)
+        for table, table_rows in by_table.items():
+            try:
+                self._insert(table, table_rows, partials_store.columns(table))
+            except PermanentRowError as error:
+                raise SinkError(str(error)) from error
 
     def _insert_lead_by_lead(self, rows: dict[LeadKey, dict[str, list[Row]]]) -> list[Refusal]:
         """Isolate the leads ClickHouse refuses, so one bad row cannot block the rest."""
@@ -121,14 +166,15 @@ class ClickHouseSink:
                             "r": revision},
             )
 
-    def _insert(self, table: str, rows: Sequence[Row]) -> None:
+    def _insert(self, table: str, rows: Sequence[Row],
+                columns: Sequence[str] | None = None) -> None:
         try:
             context = self._contexts.get(table)
             if context is None:
                 # Column-oriented (zip(*rows) pivots in C), and no merge at insert time:
                 # every view reads with FINAL, so deduplicating on insert is wasted work.
                 context = self.client.create_insert_context(
-                    table, list(COLUMNS[table]), column_oriented=True,
+                    table, list(columns or COLUMNS[table]), column_oriented=True,
                     settings={"optimize_on_insert": 0})
                 self._contexts[table] = context
             context.data = list(zip(*rows, strict=True))

@@ -14,13 +14,21 @@ says when to stop consuming until a flush succeeds.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from schemas.events import Rejection
 from streams.engine.config import EngineConfig
 from streams.engine.contribution import contribution
-from streams.engine.port import LedgerRow, OutputBatch, Position, RejectedRow, Writer
+from streams.engine.partials import Key, Partials
+from streams.engine.port import (
+    LedgerRow,
+    OutputBatch,
+    PartialWrite,
+    Position,
+    RejectedRow,
+    Writer,
+)
 from streams.engine.records import LeadKey
 from streams.engine.state import LeadState
 from streams.engine.truncate import keep_raw
@@ -47,6 +55,13 @@ class Pending:
     ledger: list[LedgerRow] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
     oldest: float | None = None
+    bases: dict[LeadKey, tuple[LeadState | None, int]] = field(default_factory=dict)
+    """Partials only: each lead's state when it entered the batch (what the partials
+    hold for it until the batch is drained), and its home partition."""
+    applied: bool = False
+    """Partials only: the batch moved the partials (its leads' newest states are in)."""
+    taken: dict[int, frozenset[tuple[str, Key]]] = field(default_factory=dict)
+    """Partials only: the changed keys this batch took to write (given back on failure)."""
 
     def size(self) -> int:
         """Leads plus ledger and reject rows waiting."""
@@ -56,13 +71,36 @@ class Pending:
         """Put a failed batch back behind this newer one (newer lead states win)."""
         for key, state in older.leads.items():
             self.leads.setdefault(key, state)
+        # The partials hold the older base again (``give_back`` moved them back), so
+        # it replaces a newer base (the table state after the older batch).
+        self.bases.update(older.bases)
         self.ledger[:0] = older.ledger
         self.rejected[:0] = older.rejected
 
-    def drain(self, config: EngineConfig) -> OutputBatch:
-        """The batch a writer takes: each lead's contribution at its newest state."""
-        return OutputBatch({key: contribution(state, config) for key, state in self.leads.items()},
-                           self.ledger, self.rejected, self.leads)
+    def drain(self, config: EngineConfig,
+              partials: dict[int, Partials] | None = None) -> OutputBatch:
+        """The batch a writer takes: each lead's contribution at its newest state.
+
+        With ``partials``, each lead first moves its home partition's partials from its
+        base state to its newest one, and the batch carries every changed key.
+        """
+        leads = {key: contribution(state, config) for key, state in self.leads.items()}
+        if partials is None:
+            return OutputBatch(leads, self.ledger, self.rejected, self.leads)
+        for key, new in leads.items():
+            base, home = self.bases[key]
+            part = partials.get(home)
+            if part is None:
+                part = partials[home] = Partials()
+            part.apply(None if base is None else contribution(base, config), new)
+        self.applied = True
+        for home, part in partials.items():
+            keys = part.changed.take()
+            if keys:
+                self.taken[home] = frozenset(keys)
+        writes = tuple(PartialWrite(home, partials[home], keys)
+                       for home, keys in self.taken.items())
+        return OutputBatch(leads, self.ledger, self.rejected, self.leads, writes)
 
 
 @dataclass
@@ -75,12 +113,25 @@ class OutputBuffer:
     clock: Callable[[], float] = time.monotonic
     stats: FlushStats = field(default_factory=FlushStats)
     refused: list[Refused] = field(default_factory=list)
+    partials: dict[int, Partials] | None = None
+    """Home partition -> its partials, if this buffer keeps them (then every
+    ``put_lead`` must say the lead's previous state and home partition)."""
     _batch: Pending = field(default_factory=Pending)
     _oldest: float | None = None
+    _held: dict[LeadKey, tuple[LeadState | None, int]] = field(default_factory=dict)
+    """Refused leads: what the partials hold for them (not their table state)."""
 
-    def put_lead(self, lead_id: str, state: LeadState, generation: str = "") -> None:
-        """Remember the newest state of a lead (generation); written at the next flush."""
-        self._batch.leads[LeadKey(lead_id, generation)] = state
+    def put_lead(self, lead_id: str, state: LeadState, generation: str = "",
+                 previous: LeadState | None = None, home: int = 0) -> None:
+        """Remember the newest state of a lead (generation); written at the next flush.
+
+        With partials, the first ``previous`` of the batch is the lead's base.
+        """
+        key = LeadKey(lead_id, generation)
+        self._batch.leads[key] = state
+        if self.partials is not None and key not in self._batch.bases:
+            held = self._held.pop(key, None)
+            self._batch.bases[key] = held if held is not None else (previous, home)
         self._touch()
 
     def put_ledger(self, position: Position, outcome: str, lead_id: str,
@@ -133,7 +184,7 @@ class OutputBuffer:
 
     def take(self) -> Pending | None:
         """Detach what is pending, to be written (possibly on another thread)."""
-        if not self._batch.size():
+        if not self._batch.size() and not self._partials_changed():
             return None
         batch, self._batch = self._batch, Pending()
         batch.oldest, self._oldest = self._oldest, None
@@ -142,6 +193,11 @@ class OutputBuffer:
     def give_back(self, batch: Pending) -> None:
         """Re-attach a batch whose write failed, behind anything added since."""
         self._batch.merge_older(batch)
+        if self.partials is not None:
+            self._move_back(batch, batch.leads)
+            for home, keys in batch.taken.items():
+                self.partials[home].changed.keys.update(keys)
+            batch.taken = {}
         if batch.oldest is not None:
             self._oldest = min(batch.oldest, self._oldest or batch.oldest)
         self.stats.failures += 1
@@ -149,17 +205,49 @@ class OutputBuffer:
     def write(self, batch: Pending, writer: Writer) -> int:
         """Write a detached batch; touches no pending state, so it may run off-loop."""
         started = self.clock()
-        refusals = writer.write(batch.drain(self.config))
+        refusals = writer.write(batch.drain(self.config, self.partials))
         self.refused.extend((r.key.lead_id, batch.leads[r.key], r.reason) for r in refusals)
+        if self.partials is not None:
+            self._unwind(batch, [r.key for r in refusals])
         self.stats.flushes += 1
         self.stats.leads += len(batch.leads)
         self.stats.seconds += self.clock() - started
         return len(batch.leads)
 
+    def _move_back(self, batch: Pending, keys: Iterable[LeadKey]) -> None:
+        """Move these leads' partials back to their bases (what the store holds)."""
+        assert self.partials is not None
+        if not batch.applied:
+            return
+        for key in keys:
+            base, home = batch.bases[key]
+            self.partials[home].apply(contribution(batch.leads[key], self.config),
+                                      None if base is None else contribution(base, self.config))
+
+    def _unwind(self, batch: Pending, refused: list[LeadKey]) -> None:
+        """Move refused leads' partials back: their newer rows are not in the store.
+
+        The store keeps a refused lead's previous revision (the lead goes to the DLQ),
+        so the partials must too; the keys this moves are written by the next flush. The
+        lead's table state is newer than what the partials hold for it, so its base is
+        held here until it is written again.
+        """
+        self._move_back(batch, refused)
+        for key in refused:
+            if key in self._batch.bases:  # newer events of the lead arrived meanwhile
+                self._batch.bases[key] = batch.bases[key]
+            else:
+                self._held[key] = batch.bases[key]
+        if refused:
+            self._touch()
+
     def take_refused(self) -> list[Refused]:
         """Leads refused for good since the last call, with why."""
         refused, self.refused = self.refused, []
         return refused
+
+    def _partials_changed(self) -> bool:
+        return self.partials is not None and any(p.changed.keys for p in self.partials.values())
 
     def _touch(self) -> None:
         if self._oldest is None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, TypeAlias
 
 from schemas.events import Event, Rejection
+from streams.engine.partials import Key, Partials
 from streams.engine.records import Contribution, LeadKey
 from streams.engine.state import LeadState
 
@@ -35,8 +36,13 @@ rejected_at (ms), source, partition, offset, raw_size, raw_sha256, truncated."""
 class Output(Protocol):
     """Where the engine writes what it decided about each message."""
 
-    def put_lead(self, lead_id: str, state: LeadState, generation: str = "") -> None:
-        """The lead (generation) now has this state; only the newest state matters."""
+    def put_lead(self, lead_id: str, state: LeadState, generation: str = "",
+                 previous: LeadState | None = None, home: int = 0) -> None:
+        """The lead (generation) now has this state; only the newest state matters.
+
+        ``previous`` (its state before this message, None if it had none) and ``home``
+        (its home partition) matter only to an output that keeps partials.
+        """
 
     def put_ledger(self, position: Position, outcome: str, lead_id: str,
                    event_id: str) -> None:
@@ -56,6 +62,17 @@ class OutputBatch:
     states: Mapping[LeadKey, LeadState] = field(default_factory=dict)
     """The state (events) behind each contribution, which a store keeps so that a later
     ``replay --append`` can merge new events into it (``StoredEvents``)."""
+    partials: tuple[PartialWrite, ...] = ()
+    """Changed keys of each partition's partials, when the buffer keeps them."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartialWrite:
+    """Keys of one partition's partials to write (their values as they are now)."""
+
+    partition: int
+    partials: Partials
+    keys: frozenset[tuple[str, Key]]
 
 
 class Refusal(NamedTuple):
