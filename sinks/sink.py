@@ -37,6 +37,7 @@ from sinks.lead_rows import (
     event_rows,
     lead_rows,
 )
+from sinks.partials_refresh import EPOCH_COLUMNS, EPOCHS_TABLE, stale_row
 from sinks.reconnect import lost_connection, reconnect
 from streams.engine.partials import Partials
 from streams.engine.port import OutputBatch, PartialWrite, Refusal
@@ -54,6 +55,8 @@ class ClickHouseSink:
     _reconnect: bool = False
     _cluster: str | None = None
     """The cluster of a schema migrated with ``--cluster`` ('' single node; None: unknown)."""
+    _marked: set[int] = field(default_factory=set)
+    """Versions this sink has marked stale (the views read their leads until a refresh)."""
     epochs: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Partials: home partition -> (its registered epoch, the last seq written). Changed
     keys of a partition without an epoch are not written: its full sync writes all."""
@@ -84,6 +87,15 @@ class ClickHouseSink:
         for key, state in batch.states.items():
             rows[key]["lead_events"] = event_rows(version, key, state)
         refused: list[Refusal] = []
+        if rows and version not in self._marked:
+            # Before the first lead row: a version's stored sums must not be read once
+            # any of its leads changed (sinks.partials_refresh).
+            try:
+                mark = stale_row(self.client, version)
+            except ClickHouseError as error:
+                raise self._failure(EPOCHS_TABLE, error) from error
+            self._insert(EPOCHS_TABLE, [mark], EPOCH_COLUMNS)
+            self._marked.add(version)
         try:
             self._insert_leads(rows)
         except PermanentRowError:
@@ -183,19 +195,21 @@ class ClickHouseSink:
             finally:
                 context.data = None
         except ClickHouseError as error:
-            if is_transient(error):
-                self._reconnect = self._reconnect or lost_connection(error)
-                msg = f"insert into {table} failed, will retry: {first_line(error)}"
-                raise TransientSinkError(msg) from error
-            if is_bad_data(error):
-                msg = f"insert into {table} refused: {first_line(error)}"
-                raise PermanentRowError(msg) from error
-            msg = f"insert into {table} failed: {first_line(error)}"
-            raise SinkError(msg) from error
+            raise self._failure(table, error) from error
         except (OverflowError, ValueError, struct.error) as error:
             # clickhouse-connect could not encode a value for its column type.
             msg = f"insert into {table} refused a value: {first_line(error)}"
             raise PermanentRowError(msg) from error
+
+    def _failure(self, table: str, error: ClickHouseError) -> SinkError:
+        """The sink error for a failed statement on ``table``: retry, refuse or stop."""
+        if is_transient(error):
+            self._reconnect = self._reconnect or lost_connection(error)
+            return TransientSinkError(f"insert into {table} failed, will retry: "
+                                      f"{first_line(error)}")
+        if is_bad_data(error):
+            return PermanentRowError(f"insert into {table} refused: {first_line(error)}")
+        return SinkError(f"insert into {table} failed: {first_line(error)}")
 
 
 def _now_ms() -> int:

@@ -17,6 +17,7 @@ from clickhouse_connect.driver.client import Client
 
 from sinks.exceptions import VersionError
 from sinks.migrate import deployed_cluster
+from sinks.partials_store import AS_OF_TABLE
 from sinks.versions import (
     BUILDING,
     CURRENT,
@@ -27,9 +28,11 @@ from sinks.versions import (
     make_current,
     set_status,
 )
+from streams.engine.partials import TABLES
 
 PER_VERSION_TABLES: Final = ("lead_events", "lead_reach", "lead_stages", "lead_credits",
-                             "lead_revisions", "version_offsets")
+                             "lead_revisions", "version_offsets", *TABLES, AS_OF_TABLE,
+                             "agg_epochs")
 """Every table whose rows belong to one version."""
 
 

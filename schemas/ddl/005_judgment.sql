@@ -51,26 +51,109 @@ FROM (
     WHERE version = (SELECT version FROM v_current_version)
 );
 
--- Each lead's current reach rows (its newest revision), before any grouping: the
--- per-lead fact behind exact all-time distinct counts of leads per campaign.
-CREATE OR REPLACE VIEW lead_reach_current AS
+-- Per-version building blocks: parameterized views, read as `pv_name(version = N)`.
+-- Each is one version's per-lead rows at their newest revision, or a sum of them. The
+-- views below read them for the current version; `leadclock replay` reads them for the
+-- version it wrote, to store that version's sums in the partial tables (007), which the
+-- views then read instead (docs/performance.md).
+CREATE OR REPLACE VIEW pv_lead_revisions AS
+SELECT lead_id, generation, revision, last_event_at, first_purchase_at, first_purchase_window
+FROM lead_revisions FINAL
+WHERE version = {version:UInt32};
+
+CREATE OR REPLACE VIEW pv_lead_reach AS
 SELECT lead_id, generation, campaign_id, touch_type, window_start, touches
 FROM (
     SELECT lead_id, generation, campaign_id, touch_type, window_start, touches, revision
     FROM lead_reach FINAL
-    WHERE version = (SELECT version FROM v_current_version)
+    WHERE version = {version:UInt32}
 )
-WHERE (lead_id, generation, revision) IN (SELECT lead_id, generation, revision FROM v_lead_revisions);
+WHERE (lead_id, generation, revision) IN (
+    SELECT lead_id, generation, revision FROM pv_lead_revisions(version = {version:UInt32}));
+
+CREATE OR REPLACE VIEW pv_lead_credits AS
+SELECT campaign_id, model, currency, touch_window, purchase_window, touched_at, purchased_at,
+       revenue_minor, conversions_e9
+FROM (
+    SELECT * FROM lead_credits FINAL
+    WHERE version = {version:UInt32}
+)
+WHERE (lead_id, generation, revision) IN (
+    SELECT lead_id, generation, revision FROM pv_lead_revisions(version = {version:UInt32}));
+
+-- Per campaign: touches and distinct leads reached (all-time, exact).
+CREATE OR REPLACE VIEW pv_campaign_reach AS
+SELECT campaign_id, toInt64(sum(touches)) AS touches, toInt64(uniqExact(lead_id)) AS leads_reached
+FROM pv_lead_reach(version = {version:UInt32})
+GROUP BY campaign_id;
+
+-- Per campaign, model and currency: all-time credited revenue, conversions and credits.
+CREATE OR REPLACE VIEW pv_campaign_revenue AS
+SELECT campaign_id, model, currency, toInt64(sum(credit_revenue)) AS revenue_minor,
+       toInt64(sum(credit_e9)) AS conversions_e9, toInt64(count()) AS credits
+FROM (
+    SELECT campaign_id, model, currency, revenue_minor AS credit_revenue,
+           conversions_e9 AS credit_e9
+    FROM pv_lead_credits(version = {version:UInt32})
+)
+GROUP BY campaign_id, model, currency;
+
+-- Credits by UTC day of the touch and whole days from touch to purchase (floored from
+-- exact microseconds): revenue, the revenue and number of credits with revenue > 0 (the
+-- projection's history), and all credits.
+CREATE OR REPLACE VIEW pv_credit_lag AS
+SELECT campaign_id, model, currency,
+       toInt32(intDiv(toUnixTimestamp64Micro(touched_at), 86400000000)) AS touch_day,
+       toUInt32(intDiv(toUnixTimestamp64Micro(purchased_at)
+                       - toUnixTimestamp64Micro(touched_at), 86400000000)) AS lag_days,
+       toInt64(sum(credit_revenue)) AS revenue_minor,
+       toInt64(sumIf(credit_revenue, credit_revenue > 0)) AS positive_revenue,
+       toInt64(countIf(credit_revenue > 0)) AS positive_credits,
+       toInt64(count()) AS credits
+FROM (
+    SELECT campaign_id, model, currency, touched_at, purchased_at,
+           revenue_minor AS credit_revenue
+    FROM pv_lead_credits(version = {version:UInt32})
+)
+GROUP BY campaign_id, model, currency, touch_day, lag_days;
+
+-- Leads that became customers (first accepted purchase), per window.
+CREATE OR REPLACE VIEW pv_customers AS
+SELECT assumeNotNull(first_purchase_window) AS window_start, toInt64(count()) AS entered
+FROM pv_lead_revisions(version = {version:UInt32})
+WHERE first_purchase_window IS NOT NULL
+GROUP BY window_start;
+
+-- The newest accepted event's time (NULL without events).
+CREATE OR REPLACE VIEW pv_as_of AS
+SELECT maxOrNull(last_event_at) AS as_of FROM pv_lead_revisions(version = {version:UInt32});
+
+-- Each lead's current reach rows (its newest revision), before any grouping: the
+-- per-lead fact behind exact all-time distinct counts of leads per campaign.
+CREATE OR REPLACE VIEW lead_reach_current AS
+SELECT * FROM pv_lead_reach(version = (SELECT version FROM v_current_version));
 
 -- Each lead's own facts at its newest revision.
 CREATE OR REPLACE VIEW lead_facts_current AS
-SELECT lead_id, generation, revision, last_event_at, first_purchase_at, first_purchase_window
-FROM lead_revisions FINAL
-WHERE version = (SELECT version FROM v_current_version);
+SELECT * FROM pv_lead_revisions(version = (SELECT version FROM v_current_version));
+
+-- The current version's sums, as the views below read them (007 lets them come from
+-- the partial tables when those hold the version).
+CREATE OR REPLACE VIEW v_campaign_reach AS
+SELECT * FROM pv_campaign_reach(version = (SELECT version FROM v_current_version));
+
+CREATE OR REPLACE VIEW v_campaign_revenue AS
+SELECT * FROM pv_campaign_revenue(version = (SELECT version FROM v_current_version));
+
+CREATE OR REPLACE VIEW v_credit_lag AS
+SELECT * FROM pv_credit_lag(version = (SELECT version FROM v_current_version));
+
+CREATE OR REPLACE VIEW v_customers AS
+SELECT * FROM pv_customers(version = (SELECT version FROM v_current_version));
 
 -- as_of: the latest occurred_at among accepted events (event time). NULL without events.
 CREATE OR REPLACE VIEW v_clock AS
-SELECT maxOrNull(last_event_at) AS as_of FROM lead_facts_current;
+SELECT * FROM pv_as_of(version = (SELECT version FROM v_current_version));
 
 -- All-time revenue per campaign and currency under each model, side by side.
 CREATE OR REPLACE VIEW v_model_comparison AS
@@ -80,7 +163,7 @@ SELECT campaign_id, currency,
        toInt64(sumIf(revenue_minor, model = 'linear')) AS linear,
        toInt64(sumIf(revenue_minor, model = 'position_based')) AS position_based,
        toInt64(sumIf(revenue_minor, model = 'time_decay')) AS time_decay
-FROM v_attribution
+FROM v_campaign_revenue
 WHERE campaign_id != '(none)'
 GROUP BY campaign_id, currency;
 
@@ -89,9 +172,7 @@ CREATE OR REPLACE VIEW v_campaign_scorecard AS
 WITH
     registry AS (SELECT * FROM campaigns FINAL),
     reach AS (
-        SELECT campaign_id, toInt64(sum(touches)) AS touches,
-               toInt64(uniqExact(lead_id)) AS reached
-        FROM lead_reach_current GROUP BY campaign_id
+        SELECT campaign_id, touches, leads_reached AS reached FROM v_campaign_reach
     ),
     stages AS (
         SELECT campaign_id, toInt64(sumIf(leads, stage = 'warm')) AS warmed,
@@ -102,10 +183,7 @@ WITH
         SELECT a.campaign_id AS campaign_id,
                toInt64(sumIf(a.revenue_minor, a.currency = r.goal_currency)) AS goal_revenue,
                toInt64(sumIf(a.revenue_minor, a.currency = r.spend_currency)) AS spend_revenue
-        FROM (
-            SELECT campaign_id, model, currency, sum(revenue_minor) AS revenue_minor
-            FROM v_attribution GROUP BY campaign_id, model, currency
-        ) AS a
+        FROM v_campaign_revenue AS a
         INNER JOIN registry AS r ON r.campaign_id = a.campaign_id AND r.goal_model = a.model
         GROUP BY a.campaign_id
     ),
@@ -178,10 +256,8 @@ SELECT model, kind, currency, lag_days, revenue_minor,
 FROM (
     SELECT c.model AS model, if(r.campaign_id = '', 'unclassified', r.kind) AS kind,
            c.currency AS currency,
-           toUInt32(intDiv(toUnixTimestamp64Micro(c.purchased_at)
-                           - toUnixTimestamp64Micro(c.touched_at), 86400000000)) AS lag_days,
-           toInt64(sum(c.revenue_minor)) AS revenue_minor
-    FROM v_attribution_credits AS c
+           c.lag_days AS lag_days, toInt64(sum(c.revenue_minor)) AS revenue_minor
+    FROM v_credit_lag AS c
     LEFT JOIN (SELECT campaign_id, kind FROM campaigns FINAL) AS r
         ON r.campaign_id = c.campaign_id
     WHERE c.campaign_id != '(none)'
@@ -201,10 +277,6 @@ FROM (
     SELECT window_start, toString(stage) AS stage, toInt64(sum(leads)) AS entered
     FROM v_lead_stages GROUP BY window_start, stage
     UNION ALL
-    SELECT assumeNotNull(first_purchase_window) AS window_start, 'customer' AS stage,
-           toInt64(count()) AS entered
-    FROM lead_facts_current
-    WHERE first_purchase_window IS NOT NULL
-    GROUP BY window_start
+    SELECT window_start, 'customer' AS stage, entered FROM v_customers
 )
 WHERE entered > 0;

@@ -10,8 +10,10 @@
 -- touches; its lag curve F(d) is the cumulative share of its revenue by lag day, read
 -- continuously by C(x); matured_share = touch-weighted C at as_of; prior = the group's
 -- revenue per mature touch x the campaign's touches; projected = Benktander blend.
--- The per-lead tables are read once each (credits and reach): group figures are
--- window sums over one grid of campaign x model x currency rows, not joins back.
+-- Credits (v_credit_lag, by touch day and lag day) and reach (v_marketing_reach, by
+-- window) are read once each, already summed (from the partial tables of 007 when they
+-- hold the version): group figures are window sums over one grid of campaign x model x
+-- currency rows, not joins back.
 --
 -- C(x) is written out where it is used (the DDL renderer cannot create a SQL function
 -- ON CLUSTER): with cv the curve array (cv[k + 1] = F(k)) and w = floor(x), C(x) = 0
@@ -19,8 +21,8 @@
 -- F(-1) = 0. The arithmetic follows the reference step by step (same Float64 results
 -- up to the order of sums).
 --
--- Exposure days come from lead_reach_current's windows: exact for the 1h and 1d windows;
--- with --window 1w every touch counts on its week's Monday (see docs/projection.md).
+-- Exposure days come from the reach windows (v_marketing_reach): exact for the 1h and
+-- 1d windows; with --window 1w every touch counts on its week's Monday (see docs/projection.md).
 
 CREATE OR REPLACE VIEW v_revenue_projection AS
 WITH
@@ -30,8 +32,8 @@ WITH
     toInt64(86400000000) AS day_us,
     clock_us - lookback_s * 1000000 AS cut_us,
     intDiv(cut_us, day_us) - if(cut_us % day_us < 0, 1, 0) AS mature_before,
-    -- Every currency a row could be in (a superset: filtered below). Cheap: one column.
-    (SELECT groupUniqArray(toString(currency)) FROM lead_credits) AS credit_currencies,
+    -- Every currency a row could be in (a superset: filtered below).
+    (SELECT groupUniqArray(toString(currency)) FROM v_campaign_revenue) AS credit_currencies,
     (SELECT groupUniqArray(toString(goal_currency)) FROM campaigns WHERE goal_currency != '')
         AS goal_currencies,
     -- Each seen campaign: its exposure (touches per UTC day) and registry facts.
@@ -50,7 +52,7 @@ WITH
                 SELECT campaign_id,
                        intDiv(toInt64(toUnixTimestamp(window_start)), 86400) AS day,
                        toInt64(sum(touches)) AS n
-                FROM lead_reach_current
+                FROM v_marketing_reach
                 WHERE campaign_id != '(none)'
                 GROUP BY campaign_id, day
             )
@@ -64,18 +66,15 @@ WITH
     credit_stats AS (
         SELECT campaign_id, model, currency, 1 AS present,
                toInt64(sum(revenue_minor)) AS so_far,
-               sumMapIf([lag], [toInt64(revenue_minor)], history) AS hist_map,
-               toInt64(sumIf(revenue_minor, history)) AS hist_revenue,
-               toInt64(countIf(history)) AS hist_credits
+               sumMapIf([lag_days], [positive_revenue], history) AS hist_map,
+               toInt64(sumIf(positive_revenue, history)) AS hist_revenue,
+               toInt64(sumIf(positive_credits, history)) AS hist_credits
         FROM (
             SELECT campaign_id, toString(model) AS model, toString(currency) AS currency,
-                   revenue_minor,
-                   revenue_minor > 0 AND intDiv(toUnixTimestamp64Micro(touched_at), day_us)
-                       < mature_before AS history,
-                   toUInt32(intDiv(toUnixTimestamp64Micro(purchased_at)
-                                   - toUnixTimestamp64Micro(touched_at), day_us)) AS lag
-            FROM v_attribution_credits
-            WHERE campaign_id != '(none)'
+                   revenue_minor, lag_days, positive_revenue, positive_credits,
+                   positive_credits > 0 AND touch_day < mature_before AS history
+            FROM v_credit_lag
+            WHERE campaign_id != '(none)' AND credits > 0
         )
         GROUP BY campaign_id, model, currency
     ),

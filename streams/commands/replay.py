@@ -25,6 +25,7 @@ from clickhouse_connect.driver.client import Client
 
 from sinks.client import connect, redact, sharing_note, skip_pandas
 from sinks.migrate import apply
+from sinks.partials_refresh import refresh
 from sinks.version_feed import feeds, record
 from sinks.version_ops import promote
 from sinks.versions import BUILDING, READY, current_version, ensure_version, get_version, set_status
@@ -169,6 +170,9 @@ def _check_read(stats: ReplayStats, shown: str) -> None:
 
 def _finish(client: Client, request: ReplayRequest, target: Target,
             topic_plan: TopicPlan | None, out: ProgressLine) -> None:
+    refreshed = refresh(client, target.version)
+    out.note(f"partial sums: {refreshed.rows:,} rows in {refreshed.seconds:.1f}s"
+             if refreshed.epoch is not None else f"partial sums not stored: {refreshed.note}")
     info = get_version(client, target.version)
     assert info is not None
     set_status(client, info, READY)

@@ -48,12 +48,13 @@ VALUES: Final[dict[str, tuple[str, ...]]] = {
     "agg_reach": ("touches", "leads"),
     "agg_stages": ("leads",),
     "agg_credits": ("revenue_minor", "conversions_e9", "credits"),
-    "agg_lag": ("revenue_minor", "positive_credits"),
+    "agg_lag": ("revenue_minor", "positive_revenue", "positive_credits", "credits"),
     "agg_clock": ("entered",),
 }
 """Each partial table's value columns. ``credits`` counts credit records, so a key whose
 credits sum to zero revenue and conversions still shows, as it does in ``v_attribution``;
-``positive_credits`` counts those with revenue (the projection's history size)."""
+``positive_credits`` counts those with revenue and ``positive_revenue`` sums it (the
+projection's history)."""
 TABLES: Final = tuple(KEYS)
 AS_OF: Final = "as_of"
 """Pseudo-table of :class:`Changed` keys: the partition's newest event time moved."""
@@ -91,7 +92,7 @@ def summary(c: Contribution) -> Summary:
              (d.revenue_minor, d.conversions_e9, 1)),
             (lag, (d.campaign_id, d.model, d.currency, d.touched_at_us // DAY_US,
                    (d.purchased_at_us - d.touched_at_us) // DAY_US),
-             (d.revenue_minor, positive)),
+             (d.revenue_minor, positive * d.revenue_minor, positive, 1)),
         ):
             _add(table, key, values, 1)
     return {"agg_campaign": campaign, "agg_campaign_revenue": revenue, "agg_reach": reach,
