@@ -48,8 +48,8 @@ SOURCES: Final[dict[str, str]] = {
         "FROM pv_lead_stages(version = {v}) GROUP BY window_start, stage "
         "UNION ALL SELECT window_start, 'customer' AS stage, entered "
         "FROM pv_customers(version = {v}))"),
-    AS_OF_TABLE: ("(SELECT assumeNotNull(as_of) AS as_of FROM pv_as_of(version = {v}) "
-                  "WHERE as_of IS NOT NULL)"),
+    AS_OF_TABLE: ("(SELECT assumeNotNull(newest) AS as_of FROM (SELECT as_of AS newest "
+                  "FROM pv_as_of(version = {v})) WHERE newest IS NOT NULL)"),
 }
 """Where each partial table's keys and values come from: a per-version view (or a
 query over them) whose columns are named like the table's."""

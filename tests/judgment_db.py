@@ -19,17 +19,20 @@ from clickhouse_connect.driver.client import Client
 from schemas.campaign_types import Campaign
 from schemas.events import Event
 from sinks.campaign_store import upsert
+from sinks.partials_refresh import EPOCHS_TABLE, refresh
+from sinks.partials_store import AS_OF_TABLE
 from sinks.sink import ClickHouseSink
 from sinks.versions import ensure_version
 from streams.engine.buffer import OutputBuffer
 from streams.engine.config import EngineConfig
 from streams.engine.contribution import accept
+from streams.engine.partials import TABLES as PARTIAL_TABLES
 from streams.engine.state import LeadState
 from tests.oracle_judgment import Judgment, ScorecardRow
 
 FLOAT_TOLERANCE = 1e-9
 TABLES = ("lead_revisions", "lead_reach", "lead_stages", "lead_credits", "campaigns",
-          "attribution_versions")
+          "attribution_versions", *PARTIAL_TABLES, AS_OF_TABLE, EPOCHS_TABLE)
 SCORECARD_COLUMNS = ", ".join((
     "campaign_id", "name", "kind", "channel", "starts_on", "ends_on", "touches",
     "leads_reached", "leads_warmed", "leads_hot", "goal_metric", "goal_target",
@@ -45,8 +48,13 @@ def reset(client: Client) -> None:
 
 
 def load(client: Client, events: Iterable[Event], config: EngineConfig,
-         registry: Iterable[Campaign], *, flush_every: int = 3, version: int = 1) -> None:
-    """Write the events (in this order) through the engine and sink, then the registry."""
+         registry: Iterable[Campaign], *, flush_every: int = 3, version: int = 1,
+         stored_sums: bool = False) -> None:
+    """Write the events (in this order) through the engine and sink, then the registry.
+
+    ``stored_sums``: then store the version's sums as a replay does at its end, so that
+    the views read the partial tables instead of the per-lead rows.
+    """
     ensure_version(client, version, config.describe())
     sink = ClickHouseSink(client, version)
     buffer = OutputBuffer(config)
@@ -59,6 +67,8 @@ def load(client: Client, events: Iterable[Event], config: EngineConfig,
         if n % flush_every == 0:
             buffer.flush(sink)
     buffer.flush(sink)
+    if stored_sums:
+        assert refresh(client, version).epoch is not None
     upsert(client, list(registry))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from clickhouse_connect.driver.client import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,15 +30,17 @@ _EXAMPLES = settings(max_examples=20, deadline=None,
 
 
 def _check(client: Client, events: list[Event], config: EngineConfig,
-           registry: list[Campaign], flush_every: int = 3) -> None:
+           registry: list[Campaign], flush_every: int = 3, *, stored_sums: bool = False) -> None:
     reset(client)
-    load(client, events, config, registry, flush_every=flush_every)
+    load(client, events, config, registry, flush_every=flush_every, stored_sums=stored_sums)
     assert_same_judgment(judge(events, config, registry), read_judgment(client))
 
 
-def test_the_cyber_monday_story(client: Client) -> None:
+@pytest.mark.parametrize("stored_sums", [False, True])
+def test_the_cyber_monday_story(client: Client, stored_sums: bool) -> None:
     events = cyber_monday_events()
-    _check(client, list(reversed(events)), CONFIG, [CYBER_MONDAY, OUTBOUND])
+    _check(client, list(reversed(events)), CONFIG, [CYBER_MONDAY, OUTBOUND],
+           stored_sums=stored_sums)
     row = read_judgment(client).scorecard["cyber-monday"]
     assert (row.verdict, row.actual, row.leads_reached) == ("met", 5, 5)
 
@@ -79,14 +82,15 @@ def test_a_lag_of_one_day_less_a_microsecond_is_day_zero(client: Client) -> None
 @_EXAMPLES
 @given(events=event_logs(), data=st.data(), window=st.sampled_from(["1h", "1d", "1w"]),
        lookback_days=st.sampled_from([1, 3, 90]), registry=judged_registries(),
-       flush_every=st.integers(2, 9))
+       flush_every=st.integers(2, 9), stored_sums=st.booleans())
 def test_views_equal_the_oracle(client: Client, events: list[Event], data: st.DataObject,
                                 window: str, lookback_days: int, registry: list[Campaign],
-                                flush_every: int) -> None:
-    """Any arrival order, some campaigns unregistered, goals met, maturing and not met."""
+                                flush_every: int, stored_sums: bool) -> None:
+    """Any arrival order, some campaigns unregistered, goals met, maturing and not met;
+    read from the per-lead rows or from the sums a replay stores."""
     arrival = data.draw(st.permutations(events))
     config = EngineConfig(window=window, lookback_us=lookback_days * DAY_US)
-    _check(client, arrival, config, registry, flush_every)
+    _check(client, arrival, config, registry, flush_every, stored_sums=stored_sums)
 
 
 @settings(max_examples=10, deadline=None,
