@@ -6,7 +6,8 @@ lead's rows fail permanently, as a data error would; ``flush_bug=1`` raises an
 unexpected error in the next flush, as a bug would; ``flush_stuck=1`` blocks the next
 flush's thread for good, as a hung connection would; ``pause_after_flushes=N`` says so on
 stderr after N successful writes and then blocks, so that a test can interrupt a replay
-at a known point without depending on timing), so a test can drive a real worker or
+at a known point without depending on timing; ``pause_after_sums=N`` does the same after
+a replay stored N of a version's partial tables), so a test can drive a real worker or
 replay process through these without mocking ClickHouse.
 """
 
@@ -31,6 +32,7 @@ class Faults:
     flush_bug: int = 0
     flush_stuck: int = 0
     pause_after_flushes: int = 0
+    pause_after_sums: int = 0
 
     @classmethod
     def from_env(cls) -> Faults:
@@ -40,7 +42,7 @@ class Faults:
             name, _, count = item.partition("=")
             name = name.strip()
             if name in ("flush_transient", "flush_bug", "flush_stuck",
-                        "pause_after_flushes") and \
+                        "pause_after_flushes", "pause_after_sums") and \
                     count.strip().isdigit():
                 setattr(faults, name, int(count))
             elif name == "refuse_lead":
@@ -49,13 +51,17 @@ class Faults:
 
     def after_flush(self) -> None:
         """After the configured number of writes: say so, then block (until a signal)."""
-        if self.pause_after_flushes <= 0:
-            return
-        self.pause_after_flushes -= 1
-        if self.pause_after_flushes == 0:
-            print("injected pause (LEADCLOCK_FAULTS)", file=sys.stderr, flush=True)
-            while True:
-                time.sleep(3600)
+        if self.pause_after_flushes > 0:
+            self.pause_after_flushes -= 1
+            if self.pause_after_flushes == 0:
+                _pause()
+
+    def after_sums(self) -> None:
+        """After the configured number of partial tables stored: say so, then block."""
+        if self.pause_after_sums > 0:
+            self.pause_after_sums -= 1
+            if self.pause_after_sums == 0:
+                _pause()
 
     def before_flush(self) -> None:
         """Raise (or hang) as injected, while any injected failure remains."""
@@ -76,3 +82,9 @@ class Faults:
         if self.refuse_lead and self.refuse_lead in leads:
             msg = f"injected fault: rows of lead {self.refuse_lead} refused (LEADCLOCK_FAULTS)"
             raise PermanentRowError(msg)
+
+
+def _pause() -> None:
+    print("injected pause (LEADCLOCK_FAULTS)", file=sys.stderr, flush=True)
+    while True:
+        time.sleep(3600)

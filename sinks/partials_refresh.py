@@ -18,6 +18,7 @@ views fall back to the per-lead rows, they never show stale sums.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -93,11 +94,13 @@ def mark_stale(client: Client, version: int) -> None:
     client.insert(EPOCHS_TABLE, [stale_row(client, version)], column_names=list(EPOCH_COLUMNS))
 
 
-def refresh(client: Client, version: int) -> Refreshed:
+def refresh(client: Client, version: int,
+            after_table: Callable[[], None] | None = None) -> Refreshed:
     """Sum ``version``'s per-lead rows into a new partial layout and register it.
 
     Not for a version a worker feeds: the worker keeps writing, and its sums would go
     stale at its next flush anyway (it marks the version stale on each start).
+    ``after_table`` runs after each table is stored (fault injection in tests).
     """
     started = time.monotonic()
     if fed_partitions(client, version):
@@ -110,6 +113,8 @@ def refresh(client: Client, version: int) -> Refreshed:
             f"INSERT INTO {table} ({', '.join(columns(table))}) "
             f"SELECT {int(version)}, 0, {epoch}, {picked}, 0 "
             f"FROM {SOURCES[table].format(v=int(version))}")
+        if after_table is not None:
+            after_table()
     rows = _rows(client, version, epoch)
     if newest_epoch(client, version) != before:
         return Refreshed(None, rows, time.monotonic() - started,

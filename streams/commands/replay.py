@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from clickhouse_connect.driver.client import Client
 
 from sinks.client import connect, redact, sharing_note, skip_pandas
+from sinks.faults import Faults
 from sinks.migrate import apply
 from sinks.partials_refresh import refresh
 from sinks.version_feed import feeds, record
@@ -170,7 +171,7 @@ def _check_read(stats: ReplayStats, shown: str) -> None:
 
 def _finish(client: Client, request: ReplayRequest, target: Target,
             topic_plan: TopicPlan | None, out: ProgressLine) -> None:
-    refreshed = refresh(client, target.version)
+    refreshed = refresh(client, target.version, Faults.from_env().after_sums)
     out.note(f"partial sums: {refreshed.rows:,} rows in {refreshed.seconds:.1f}s"
              if refreshed.epoch is not None else f"partial sums not stored: {refreshed.note}")
     info = get_version(client, target.version)
