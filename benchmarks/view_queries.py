@@ -13,8 +13,11 @@ What it does:
    fresh embedded ClickHouse;
 2. loads the same log, validated by the engine's parser, into a plain MergeTree table
    ``bench_raw_events`` (one row per event, ordered by lead and time);
-3. times each dashboard question both ways, whole result fetched, ``--runs`` times
-   after one warm-up, and prints one table: median, min, max and rows.
+3. times each dashboard question three ways, whole result fetched, ``--runs`` times
+   after one warm-up: the views over the sums the replay stored, the same views over the
+   per-lead rows (marking the version's sums stale, as any lead write does; stored again
+   at the end), and the raw events; prints one table: median, min, max, rows and the
+   ratio to the sums path.
 
 The raw-events queries are the "no pipeline" baseline issue 12 compares with: plain SQL
 over the event log, recomputed at every query. They are close to, not exactly, SPEC §3
@@ -41,6 +44,7 @@ from _common import leadclock
 
 from schemas.events import Purchase, Touch
 from sinks.client import connect
+from sinks.partials_refresh import mark_stale, refresh
 from streams.engine.accounting import parse_message
 from streams.web.panels import PANELS
 
@@ -211,23 +215,41 @@ def time_query(client: object, sql: str, params: dict[str, object], runs: int) -
 
 
 def report(dsn: str, runs: int) -> None:
-    """Print one table: each question over the views and over the raw events."""
+    """Print one table: each question over the views (stored sums, then the per-lead path
+    the views take while a version's sums are stale) and over the raw events."""
     client = connect(dsn)
     accepted = client.query("SELECT sum(accepted) FROM v_ingest_accounting").result_rows[0][0]
+    (version, ready), = client.query("SELECT version, ready FROM v_read_plan").result_rows
     print(f"\n{accepted:,} accepted events; median (min-max) of {runs} runs after a "
-          "warm-up, whole result fetched\n")
-    print(f"{'question':<38} {'source':<6} {'rows':>7} {'median':>9} {'min':>9} {'max':>9}")
-    cases: list[tuple[str, str, str, dict[str, object]]] = []
-    for name, sql in VIEW_QUERIES.items():
-        cases.append((name, "views", sql, {}))
+          "warm-up, whole result fetched; sums: the views over the stored sums, leads: the "
+          "same views over the per-lead rows (a version whose sums are stale), raw: the "
+          "question recomputed from the raw events\n")
+    if not ready:
+        print("the current version has no stored sums: replay it to store them")
+    questions = [(name, sql, {}) for name, sql in VIEW_QUERIES.items()]
+    questions.append(("dashboard scorecard panel", *dashboard_scorecard()))
+    timed: dict[tuple[str, str], list[float]] = {}
+    for name, sql, params in questions:
+        timed[(name, "sums")] = time_query(client, sql, params, runs)
         if name in RAW_QUERIES:
-            cases.append((name, "raw", RAW_QUERIES[name], {}))
-    cases.append(("dashboard scorecard panel", "views", *dashboard_scorecard()))
-    for name, source, sql, params in cases:
-        rows, *seconds = time_query(client, sql, params, runs)
-        print(f"{name:<38} {source:<6} {int(rows):>7,} "
-              f"{statistics.median(seconds) * 1000:>7.0f}ms {min(seconds) * 1000:>7.0f}ms "
-              f"{max(seconds) * 1000:>7.0f}ms", flush=True)
+            timed[(name, "raw")] = time_query(client, RAW_QUERIES[name], {}, runs)
+    mark_stale(client, version)
+    for name, sql, params in questions:
+        timed[(name, "leads")] = time_query(client, sql, params, runs)
+    refreshed = refresh(client, version)
+    print(f"(sums stored again in {refreshed.seconds:.1f} s, {refreshed.rows:,} rows)\n")
+    print(f"{'question':<38} {'source':<6} {'rows':>7} {'median':>9} {'min':>9} {'max':>9}"
+          f" {'x sums':>8}")
+    for name, _, _ in questions:
+        base = statistics.median(timed[(name, "sums")][1:])
+        for source in ("sums", "leads", "raw"):
+            if (name, source) not in timed:
+                continue
+            rows, *seconds = timed[(name, source)]
+            median = statistics.median(seconds)
+            print(f"{name:<38} {source:<6} {int(rows):>7,} "
+                  f"{median * 1000:>7.0f}ms {min(seconds) * 1000:>7.0f}ms "
+                  f"{max(seconds) * 1000:>7.0f}ms {median / base:>7.1f}x", flush=True)
     client.close()
 
 

@@ -69,7 +69,7 @@ FROM (
     WHERE version = {version:UInt32}
 )
 WHERE (lead_id, generation, revision) IN (
-    SELECT lead_id, generation, revision FROM pv_lead_revisions(version = {version:UInt32}));
+    SELECT lead_id, generation, revision FROM lead_revisions FINAL WHERE version = {version:UInt32});
 
 CREATE OR REPLACE VIEW pv_lead_credits AS
 SELECT campaign_id, model, currency, touch_window, purchase_window, touched_at, purchased_at,
@@ -79,7 +79,7 @@ FROM (
     WHERE version = {version:UInt32}
 )
 WHERE (lead_id, generation, revision) IN (
-    SELECT lead_id, generation, revision FROM pv_lead_revisions(version = {version:UInt32}));
+    SELECT lead_id, generation, revision FROM lead_revisions FINAL WHERE version = {version:UInt32});
 
 -- Per campaign: touches and distinct leads reached (all-time, exact).
 CREATE OR REPLACE VIEW pv_campaign_reach AS

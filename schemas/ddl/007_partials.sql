@@ -120,7 +120,7 @@ FROM (
     WHERE version = {version:UInt32}
 )
 WHERE (lead_id, generation, revision) IN (
-    SELECT lead_id, generation, revision FROM pv_lead_revisions(version = {version:UInt32}))
+    SELECT lead_id, generation, revision FROM lead_revisions FINAL WHERE version = {version:UInt32})
 GROUP BY campaign_id, stage, window_start;
 
 CREATE OR REPLACE VIEW pv_attribution AS
