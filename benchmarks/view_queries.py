@@ -219,7 +219,7 @@ def report(dsn: str, runs: int) -> None:
     the views take while a version's sums are stale) and over the raw events."""
     client = connect(dsn)
     accepted = client.query("SELECT sum(accepted) FROM v_ingest_accounting").result_rows[0][0]
-    (version, ready), = client.query("SELECT version, ready FROM v_read_plan").result_rows
+    (version, ready), = client.query("SELECT version, ready FROM read_plan").result_rows
     print(f"\n{accepted:,} accepted events; median (min-max) of {runs} runs after a "
           "warm-up, whole result fetched; sums: the views over the stored sums, leads: the "
           "same views over the per-lead rows (a version whose sums are stale), raw: the "

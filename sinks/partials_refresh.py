@@ -2,7 +2,7 @@
 
 The views read a version's per-lead rows (exact, but every query scans every lead ever
 written) unless the version has a registered partial layout that no write has made
-stale since (DDL 007, ``v_read_plan``). A replay knows when a version stops changing:
+stale since (DDL 007, ``read_plan``). A replay knows when a version stops changing:
 when it has written the last lead. :func:`refresh` then sums the version's per-lead rows
 with the same per-version views the per-lead path uses (``pv_*``, so both paths give
 the same answers by construction) into partition 0 of a new epoch, and registers it.

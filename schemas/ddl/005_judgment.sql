@@ -139,16 +139,16 @@ SELECT * FROM pv_lead_revisions(version = (SELECT version FROM v_current_version
 
 -- The current version's sums, as the views below read them (007 lets them come from
 -- the partial tables when those hold the version).
-CREATE OR REPLACE VIEW v_campaign_reach AS
+CREATE OR REPLACE VIEW campaign_reach_current AS
 SELECT * FROM pv_campaign_reach(version = (SELECT version FROM v_current_version));
 
-CREATE OR REPLACE VIEW v_campaign_revenue AS
+CREATE OR REPLACE VIEW campaign_revenue_current AS
 SELECT * FROM pv_campaign_revenue(version = (SELECT version FROM v_current_version));
 
-CREATE OR REPLACE VIEW v_credit_lag AS
+CREATE OR REPLACE VIEW credit_lag_current AS
 SELECT * FROM pv_credit_lag(version = (SELECT version FROM v_current_version));
 
-CREATE OR REPLACE VIEW v_customers AS
+CREATE OR REPLACE VIEW customers_current AS
 SELECT * FROM pv_customers(version = (SELECT version FROM v_current_version));
 
 -- as_of: the latest occurred_at among accepted events (event time). NULL without events.
@@ -163,7 +163,7 @@ SELECT campaign_id, currency,
        toInt64(sumIf(revenue_minor, model = 'linear')) AS linear,
        toInt64(sumIf(revenue_minor, model = 'position_based')) AS position_based,
        toInt64(sumIf(revenue_minor, model = 'time_decay')) AS time_decay
-FROM v_campaign_revenue
+FROM campaign_revenue_current
 WHERE campaign_id != '(none)'
 GROUP BY campaign_id, currency;
 
@@ -172,7 +172,7 @@ CREATE OR REPLACE VIEW v_campaign_scorecard AS
 WITH
     registry AS (SELECT * FROM campaigns FINAL),
     reach AS (
-        SELECT campaign_id, touches, leads_reached AS reached FROM v_campaign_reach
+        SELECT campaign_id, touches, leads_reached AS reached FROM campaign_reach_current
     ),
     stages AS (
         SELECT campaign_id, toInt64(sumIf(leads, stage = 'warm')) AS warmed,
@@ -183,7 +183,7 @@ WITH
         SELECT a.campaign_id AS campaign_id,
                toInt64(sumIf(a.revenue_minor, a.currency = r.goal_currency)) AS goal_revenue,
                toInt64(sumIf(a.revenue_minor, a.currency = r.spend_currency)) AS spend_revenue
-        FROM v_campaign_revenue AS a
+        FROM campaign_revenue_current AS a
         INNER JOIN registry AS r ON r.campaign_id = a.campaign_id AND r.goal_model = a.model
         GROUP BY a.campaign_id
     ),
@@ -257,7 +257,7 @@ FROM (
     SELECT c.model AS model, if(r.campaign_id = '', 'unclassified', r.kind) AS kind,
            c.currency AS currency,
            c.lag_days AS lag_days, toInt64(sum(c.revenue_minor)) AS revenue_minor
-    FROM v_credit_lag AS c
+    FROM credit_lag_current AS c
     LEFT JOIN (SELECT campaign_id, kind FROM campaigns FINAL) AS r
         ON r.campaign_id = c.campaign_id
     WHERE c.campaign_id != '(none)'
@@ -277,6 +277,6 @@ FROM (
     SELECT window_start, toString(stage) AS stage, toInt64(sum(leads)) AS entered
     FROM v_lead_stages GROUP BY window_start, stage
     UNION ALL
-    SELECT window_start, 'customer' AS stage, entered FROM v_customers
+    SELECT window_start, 'customer' AS stage, entered FROM customers_current
 )
 WHERE entered > 0;

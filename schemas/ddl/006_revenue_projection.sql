@@ -10,7 +10,7 @@
 -- touches; its lag curve F(d) is the cumulative share of its revenue by lag day, read
 -- continuously by C(x); matured_share = touch-weighted C at as_of; prior = the group's
 -- revenue per mature touch x the campaign's touches; projected = Benktander blend.
--- Credits (v_credit_lag, by touch day and lag day) and reach (v_marketing_reach, by
+-- Credits (credit_lag_current, by touch day and lag day) and reach (v_marketing_reach, by
 -- window) are read once each, already summed (from the partial tables of 007 when they
 -- hold the version): group figures are window sums over one grid of campaign x model x
 -- currency rows, not joins back.
@@ -33,7 +33,7 @@ WITH
     clock_us - lookback_s * 1000000 AS cut_us,
     intDiv(cut_us, day_us) - if(cut_us % day_us < 0, 1, 0) AS mature_before,
     -- Every currency a row could be in (a superset: filtered below).
-    (SELECT groupUniqArray(toString(currency)) FROM v_campaign_revenue) AS credit_currencies,
+    (SELECT groupUniqArray(toString(currency)) FROM campaign_revenue_current) AS credit_currencies,
     (SELECT groupUniqArray(toString(goal_currency)) FROM campaigns WHERE goal_currency != '')
         AS goal_currencies,
     -- Each seen campaign: its exposure (touches per UTC day) and registry facts.
@@ -73,7 +73,7 @@ WITH
             SELECT campaign_id, toString(model) AS model, toString(currency) AS currency,
                    revenue_minor, lag_days, positive_revenue, positive_credits,
                    positive_credits > 0 AND touch_day < mature_before AS history
-            FROM v_credit_lag
+            FROM credit_lag_current
             WHERE campaign_id != '(none)' AND credits > 0
         )
         GROUP BY campaign_id, model, currency

@@ -53,7 +53,7 @@ def _kill_at_pause(process: subprocess.Popen[bytes]) -> str:
 
 def _ready(dsn: str) -> tuple[int, int]:
     client = connect(dsn)
-    (plan,) = client.query("SELECT version, ready FROM v_read_plan").result_rows
+    (plan,) = client.query("SELECT version, ready FROM read_plan").result_rows
     client.close()
     return int(plan[0]), int(plan[1])
 

@@ -26,7 +26,7 @@ CONFIG = EngineConfig()
 
 
 def _ready(client: Client) -> bool:
-    (ready,), = client.query("SELECT ready FROM v_read_plan").result_rows
+    (ready,), = client.query("SELECT ready FROM read_plan").result_rows
     return bool(ready)
 
 
