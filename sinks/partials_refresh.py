@@ -28,6 +28,8 @@ from sinks.partials_store import AS_OF_TABLE, columns
 from sinks.version_feed import fed_partitions
 from streams.engine.partials import KEYS, TABLES, VALUES
 
+EPOCHS_TABLE: Final = "agg_epochs"
+EPOCH_COLUMNS: Final = ("version", "partition", "epoch", "partitions", "registered_at")
 STALE_PARTITION: Final = -1
 """The ``partition`` of a stale mark in ``agg_epochs`` (a registration has >= 0)."""
 SOURCES: Final[dict[str, str]] = {
@@ -80,13 +82,10 @@ def next_epoch(client: Client, version: int) -> int:
 
 
 def stale_row(client: Client, version: int) -> tuple[int, int, int, int, int]:
-    """The agg_epochs row that marks ``version`` stale (columns: partials_store order)."""
+    """The agg_epochs row (EPOCH_COLUMNS) that marks ``version`` stale."""
     return (version, STALE_PARTITION, next_epoch(client, version), 0,
             int(time.time() * 1000))
 
-
-EPOCHS_TABLE: Final = "agg_epochs"
-EPOCH_COLUMNS: Final = ("version", "partition", "epoch", "partitions", "registered_at")
 
 
 def mark_stale(client: Client, version: int) -> None:
