@@ -21,7 +21,8 @@ over the event log, recomputed at every query. They are close to, not exactly, S
 (no duplicate removal, no exact remainder split, linear and first-touch only): they
 exist to show what query time a dashboard would pay without pre-aggregation.
 
-This is a benchmark, not a test: nothing is asserted, and times on a shared machine
+``--json PATH`` also writes the figures as JSON (read by ``run_all.py``). This is a
+benchmark, not a test: nothing is asserted, and times on a shared machine
 vary widely (the range is printed with the median).
 """
 
@@ -37,6 +38,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 from _common import leadclock
 
 from schemas.events import Purchase, Touch
@@ -210,8 +212,12 @@ def time_query(client: object, sql: str, params: dict[str, object], runs: int) -
     return [float(rows), *seconds]
 
 
-def report(dsn: str, runs: int) -> None:
-    """Print one table: each question over the views and over the raw events."""
+def report(dsn: str, runs: int) -> dict[str, object]:
+    """Print one table: each question over the views and over the raw events.
+
+    Returns the figures for ``--json``: accepted events, and per question and source
+    the median, min and max seconds and the row count.
+    """
     client = connect(dsn)
     accepted = client.query("SELECT sum(accepted) FROM v_ingest_accounting").result_rows[0][0]
     print(f"\n{accepted:,} accepted events; median (min-max) of {runs} runs after a "
@@ -223,12 +229,24 @@ def report(dsn: str, runs: int) -> None:
         if name in RAW_QUERIES:
             cases.append((name, "raw", RAW_QUERIES[name], {}))
     cases.append(("dashboard scorecard panel", "views", *dashboard_scorecard()))
+    questions: dict[str, dict[str, dict[str, float]]] = {}
     for name, source, sql, params in cases:
         rows, *seconds = time_query(client, sql, params, runs)
+        questions.setdefault(name, {})[source] = {
+            "median_s": statistics.median(seconds), "min_s": min(seconds),
+            "max_s": max(seconds), "rows": rows}
         print(f"{name:<38} {source:<6} {int(rows):>7,} "
               f"{statistics.median(seconds) * 1000:>7.0f}ms {min(seconds) * 1000:>7.0f}ms "
               f"{max(seconds) * 1000:>7.0f}ms", flush=True)
     client.close()
+    return {"benchmark": "view_queries", "accepted": int(accepted), "runs": runs,
+            "questions": questions}
+
+
+def write_json(path: Path | None, figures: dict[str, object]) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
 
 
 def main() -> None:
@@ -239,11 +257,13 @@ def main() -> None:
     parser.add_argument("--log", type=Path, default=None,
                         help="with --dsn: the log it was loaded from (for the raw table)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the figures to PATH as JSON")
     args = parser.parse_args()
     if args.dsn:
         if args.log:
             load_raw(args.dsn, args.log)
-        report(args.dsn, args.runs)
+        write_json(args.json, report(args.dsn, args.runs))
         return
     workdir = Path(tempfile.mkdtemp(prefix="leadclock-views-"))
     try:
@@ -251,7 +271,8 @@ def main() -> None:
         started = time.perf_counter()
         load_raw(dsn, workdir / "events.ndjson")
         print(f"raw events table loaded in {time.perf_counter() - started:.1f} s", flush=True)
-        report(dsn, args.runs)
+        figures = report(dsn, args.runs)
+        write_json(args.json, {**figures, "events": args.events})
     finally:
         if args.keep:
             print(f"\nkept {workdir}")
