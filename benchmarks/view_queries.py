@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shutil
 import statistics
 import subprocess
@@ -240,7 +241,7 @@ def report(dsn: str, runs: int) -> dict[str, object]:
               f"{max(seconds) * 1000:>7.0f}ms", flush=True)
     client.close()
     return {"benchmark": "view_queries", "accepted": int(accepted), "runs": runs,
-            "questions": questions}
+            "questions": questions, "load": os.getloadavg()[0]}
 
 
 def write_json(path: Path | None, figures: dict[str, object]) -> None:

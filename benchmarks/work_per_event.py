@@ -211,7 +211,8 @@ def main() -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_bytes(orjson.dumps(
             {"benchmark": "work_per_event", "leads": args.leads, "events": events,
-             "by_index": table, "means": means}, option=orjson.OPT_INDENT_2))
+             "by_index": table, "means": means, "load": os.getloadavg()[0]},
+            option=orjson.OPT_INDENT_2))
 
 
 if __name__ == "__main__":
