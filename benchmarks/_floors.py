@@ -27,7 +27,7 @@ class Floor:
     label: str
     events: int
     wall_s: float  # consumer creation to the last message
-    read_s: float  # first message to the last message
+    read_s: float  # first message (aiokafka: first getmany call) to the last message
 
     @property
     def rate(self) -> float:
@@ -79,7 +79,9 @@ async def _aiokafka(brokers: str, topics: TopicNames, events: int, timeout_s: fl
         await consumer.seek_to_beginning(*partitions)
         loads = orjson.loads
         count = 0
-        first: float | None = None
+        # From the first getmany call, not its first answer: aiokafka fetches in a
+        # background task, so by the first answer much of the data is already in.
+        first = time.perf_counter()
         deadline = started + timeout_s
         while count < events:
             if time.perf_counter() > deadline:
@@ -87,15 +89,12 @@ async def _aiokafka(brokers: str, topics: TopicNames, events: int, timeout_s: fl
                                  f"{timeout_s:.0f}s")
             batches = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
-                if first is None:
-                    first = time.perf_counter()
                 for record in records:
                     loads(record.value)
                 count += len(records)
         ended = time.perf_counter()
     finally:
         await consumer.stop()
-    assert first is not None
     return Floor("aiokafka getmany", count, ended - started, ended - first)
 
 

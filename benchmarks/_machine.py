@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 from kafka import KafkaAdminClient
@@ -83,6 +84,19 @@ def clickhouse_version() -> str:
     return f"chdb {chdb_version}, ClickHouse {engine}"
 
 
+def faust_version() -> str:
+    """faust-streaming's version, and whether its Cython fast paths are importable."""
+    try:
+        version = metadata.version("faust-streaming")
+    except metadata.PackageNotFoundError:
+        return "not installed"
+    try:
+        import faust._cython.streams  # noqa: F401
+    except ImportError:
+        return f"{version} (no Cython fast paths)"
+    return f"{version} (Cython fast paths)"
+
+
 def describe(brokers: str) -> dict[str, str]:
     return {
         "CPU": cpu_model(),
@@ -92,5 +106,6 @@ def describe(brokers: str) -> dict[str, str]:
         "Python": platform.python_version(),
         "Kafka": kafka_version(brokers),
         "ClickHouse": clickhouse_version(),
+        "Faust": faust_version(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }

@@ -43,6 +43,7 @@ LAG_POLL_S = 0.5
 LOG_POLL_S = 0.05
 STOP_GRACE_S = 30.0
 FIRST_MESSAGE = "processing: first message"
+ALL_TAKEN = "noop: all expected messages taken"  # noop_faust.py --expect
 PROGRESS_RE = re.compile(
     r"worker: ([\d,]+) received: ([\d,]+) accepted, ([\d,]+) duplicates, "
     r"([\d,]+) rejected, [\d,]+ rerouted; ([\d,]+) lead writes in ([\d,]+) flushes"
@@ -176,6 +177,7 @@ class WorkerRun:
     startup_s: float  # process start -> "processing: first message" line
     startup_reported: str  # the worker's own "X.Xs after start" (since build_app)
     processed_s: float | None  # first message -> first progress line with all N received
+    # (leadclock: 1 s resolution; the no-op Faust agent: its line at the N-th message)
     caught_up_s: float  # first message -> lag 0 seen
     total_s: float  # process start -> lag 0 seen
     life_s: float  # process start -> reaped (CPU figures cover this)
@@ -191,6 +193,11 @@ class WorkerRun:
     @property
     def rate(self) -> float:
         return self.events / self.caught_up_s
+
+    @property
+    def processed_rate(self) -> float | None:
+        """Events/s to the last message taken (no wait for the commit); None if unseen."""
+        return None if not self.processed_s else self.events / self.processed_s
 
 
 def worker_argv(brokers: str, prefix: str, partitions: int, workdir: Path, app_id: str,
@@ -330,6 +337,8 @@ def run_worker(label: str, argv: list[str], workdir: Path, brokers: str, group: 
     reported = re.search(r"first message ([0-9.]+s) after start", first.text)
     progress = log.progress()
     all_in = next((line for line, nums in progress if nums[0] >= events), None)
+    if all_in is None:
+        all_in = log.first(ALL_TAKEN)  # the no-op Faust agent's own line
     return WorkerRun(
         label=label, events=events,
         startup_s=first.at - started,

@@ -14,7 +14,8 @@ table, no changelog, no sink, no acks held back. Each message is acknowledged wh
 agent takes the next one (Faust's default), and Faust commits acknowledged offsets every
 ``broker_commit_interval``; the benchmark stops it once the group's committed offsets
 reach the end. It prints ``processing: first message X.Xs after start`` once, like the
-worker, so the benchmark measures both from their first message.
+worker, so the benchmark measures both from their first message, and with ``--expect N``
+one more line when it has taken N messages (the end of processing, before the commit).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import time
 from collections.abc import AsyncIterator
 
 import faust
+
+ALL_TAKEN = "noop: all expected messages taken"
 
 
 def build(args: argparse.Namespace) -> faust.App:
@@ -44,12 +47,14 @@ def build(args: argparse.Namespace) -> faust.App:
 
     async def noop(stream: AsyncIterator[bytes]) -> None:
         """Take every message and do nothing with it (the first one is announced)."""
-        first = True
+        taken = 0
         async for _value in stream:
-            if first:
-                first = False
+            taken += 1
+            if taken == 1:
                 print(f"processing: first message {time.monotonic() - started:.1f}s "
                       "after start", file=sys.stderr, flush=True)
+            if taken == args.expect:
+                print(f"{ALL_TAKEN} ({taken:,})", file=sys.stderr, flush=True)
 
     app.agent(source, name="bench.noop")(noop)
     return app
@@ -62,6 +67,8 @@ def main() -> None:
     parser.add_argument("--topics", required=True, help="comma-separated topic names")
     parser.add_argument("--partitions", type=int, required=True)
     parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--expect", type=int, default=0,
+                        help="print a line when this many messages have been taken")
     args = parser.parse_args()
     app = build(args)
     worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
