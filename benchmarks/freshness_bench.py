@@ -44,6 +44,7 @@ through its gateway). ``--keep`` keeps the temporary directory, topics and group
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import secrets
@@ -84,6 +85,26 @@ from streams.kafka.topics import TopicNames
 TICK_S = 0.01
 AS_OF_SQL = "SELECT toUnixTimestamp64Micro(as_of) FROM v_clock"
 SEEN_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Freshness:
+    """The figures of one run (``--json`` writes them, with ``benchmark``)."""
+
+    rate: float
+    duration_s: float
+    measured_events: int
+    unseen: int  # measured events no poll answer covered before the end
+    p50_s: float
+    p99_s: float
+    max_s: float
+    mean_s: float
+    polls: int
+    poll_failures: int
+    poll_interval_median_s: float
+    poll_query_median_s: float
+    worker_exit: int
+    load: float
 
 
 @dataclass
@@ -170,7 +191,10 @@ def delays(measured: list[int], answers: list[tuple[float, int | None, float]]
     seen: list[float] = []
     i = 0
     for at_us in measured:  # ascending
-        while i < len(answers) and (answers[i][1] is None or answers[i][1] < at_us):
+        while i < len(answers):
+            as_of = answers[i][1]
+            if as_of is not None and as_of >= at_us:
+                break
             i += 1
         if i == len(answers):
             return seen, len(measured) - len(seen)
@@ -210,8 +234,7 @@ def wait_first_message(child: Child, directory: Path, timeout_s: float) -> None:
         time.sleep(0.05)
 
 
-def measure(args: argparse.Namespace, tag: str, workdir: Path, rate: float
-            ) -> dict[str, object]:
+def measure(args: argparse.Namespace, tag: str, workdir: Path, rate: float) -> Freshness:
     prefix = f"{tag}."
     topics = TopicNames.with_prefix(prefix)
     ensure_topics(args.brokers, topics.created, args.partitions, topics.configs)
@@ -254,15 +277,13 @@ def measure(args: argparse.Namespace, tag: str, workdir: Path, rate: float
         raise SystemExit(f"no measured event became visible; worker log:\n{child.log.tail()}")
     query_s = [a[2] for a in polls.answers]
     gaps = [b[0] - a[0] for a, b in zip(polls.answers, polls.answers[1:], strict=False)]
-    return {
-        "benchmark": "freshness_bench", "rate": rate, "duration_s": args.duration,
-        "measured_events": len(paced.measured), "unseen": unseen,
-        "p50_s": quantile(seen, 0.5), "p99_s": quantile(seen, 0.99), "max_s": max(seen),
-        "mean_s": statistics.fmean(seen), "polls": len(polls.answers),
-        "poll_failures": polls.failures, "poll_interval_median_s": statistics.median(gaps),
-        "poll_query_median_s": statistics.median(query_s), "worker_exit": exit_code,
-        "load": os.getloadavg()[0],
-    }
+    return Freshness(
+        rate=rate, duration_s=args.duration, measured_events=len(paced.measured),
+        unseen=unseen, p50_s=quantile(seen, 0.5), p99_s=quantile(seen, 0.99),
+        max_s=max(seen), mean_s=statistics.fmean(seen), polls=len(polls.answers),
+        poll_failures=polls.failures, poll_interval_median_s=statistics.median(gaps),
+        poll_query_median_s=statistics.median(query_s), worker_exit=exit_code,
+        load=os.getloadavg()[0])
 
 
 def main() -> None:
@@ -296,15 +317,17 @@ def main() -> None:
         rate = args.rate if args.rate is not None else calibrate(args, tag, workdir) / 2
         figures = measure(args, tag, workdir, rate)
         print(f"freshness at {rate:,.0f} events/s over {args.duration:.0f}s: "
-              f"{figures['measured_events']:,} events measured, {figures['unseen']} unseen; "
-              f"produce -> queryable p50 {figures['p50_s']:.2f}s, p99 {figures['p99_s']:.2f}s, "
-              f"max {figures['max_s']:.2f}s (goal p99 <= 2 s)")
-        print(f"  {figures['polls']:,} polls of v_clock, median every "
-              f"{figures['poll_interval_median_s'] * 1000:.0f} ms, median query "
-              f"{figures['poll_query_median_s'] * 1000:.0f} ms; {load_note()}")
+              f"{figures.measured_events:,} events measured, {figures.unseen} unseen; "
+              f"produce -> queryable p50 {figures.p50_s:.2f}s, p99 {figures.p99_s:.2f}s, "
+              f"max {figures.max_s:.2f}s (goal p99 <= 2 s)")
+        print(f"  {figures.polls:,} polls of v_clock, median every "
+              f"{figures.poll_interval_median_s * 1000:.0f} ms, median query "
+              f"{figures.poll_query_median_s * 1000:.0f} ms; {load_note()}")
         if args.json is not None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+            args.json.write_bytes(orjson.dumps({"benchmark": "freshness_bench",
+                                                **dataclasses.asdict(figures)},
+                                               option=orjson.OPT_INDENT_2))
     finally:
         if args.keep:
             print(f"kept {workdir}, topics {tag}*, groups {', '.join(groups)}")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import AsyncIterator
 
 import faust
 
@@ -45,7 +44,7 @@ def build(args: argparse.Namespace) -> faust.App:
     source = app.topic(*args.topics.split(","), key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw")
 
-    async def noop(stream: AsyncIterator[bytes]) -> None:
+    async def noop(stream: faust.StreamT[bytes]) -> None:
         """Take every message and do nothing with it (the first one is announced)."""
         taken = 0
         async for _value in stream:
