@@ -3,7 +3,8 @@
 Run from the repository root with the venv's Python, a broker on ``--brokers``::
 
     .venv/bin/python benchmarks/freshness_bench.py [--rate 600] [--duration 60]
-        [--warmup 10] [--poll 0.05] [--partitions 4] [--json PATH] [--keep]
+        [--warmup 10] [--poll 0.05] [--probe clock|count] [--partitions 4] [--json PATH]
+        [--keep]
 
 Issue 12 (goal 3) asks for the p50/p99/max delay from produce to the aggregate being
 queryable, at a steady produced rate of half the worker's maximum. What it does:
@@ -18,7 +19,8 @@ queryable, at a steady produced rate of half the worker's maximum. What it does:
    paced to the rate (sent in 10 ms ticks), with each event's ``occurred_at`` rewritten
    to the wall-clock time at which it is handed to the producer (microseconds, so event
    time order = produce order);
-4. a poller thread, in this process, runs ``SELECT as_of FROM v_clock`` through the
+4. a poller thread, in this process, runs ``SELECT as_of FROM v_clock`` (or, with
+   ``--probe count``, the accepted count of ``v_ingest_accounting``) through the
    worker's gateway (``sinks.client.connect`` on the same ``chdb://`` directory, the way
    any leadclock command or dashboard reads a running worker's database) every
    ``--poll`` seconds (0.05) and notes the wall-clock time each answer arrived;
@@ -37,8 +39,13 @@ Caveat: ``as_of`` is the latest ``occurred_at`` among accepted events *visible i
 views*; it reaching occurred_at(e) proves that the flush that wrote a later event landed,
 not that e's own partition was flushed with it. The worker flushes one buffer for all its
 partitions, so the two coincide unless a partition lags behind the others inside one
-batch window. The polls are themselves load on the worker's process (a query every 50 ms
-through its gateway). ``--keep`` keeps the temporary directory, topics and group.
+batch window. ``--probe count`` asks instead for the accepted events of
+``v_ingest_accounting`` and takes e as visible once that count reaches e's sequence
+number among all events produced (warm-up included): the same approximation the other
+way round (a count says how many, not which). The polls are themselves load on the
+worker's process (a query every 50 ms through its gateway, plus its time; the median
+poll interval and query time are reported). ``--keep`` keeps the temporary directory,
+topics and group.
 """
 
 from __future__ import annotations
@@ -83,7 +90,12 @@ from streams.kafka.produce import route
 from streams.kafka.topics import TopicNames
 
 TICK_S = 0.01
-AS_OF_SQL = "SELECT toUnixTimestamp64Micro(as_of) FROM v_clock"
+PROBES = {
+    "clock": "SELECT toUnixTimestamp64Micro(as_of) FROM v_clock",
+    "count": "SELECT toInt64(sum(accepted)) FROM v_ingest_accounting",
+}
+"""What a poll asks; its answer is compared with each event's occurred_at (µs), or with
+its sequence number among all events produced (1-based), respectively."""
 SEEN_TIMEOUT_S = 60.0
 
 
@@ -91,6 +103,7 @@ SEEN_TIMEOUT_S = 60.0
 class Freshness:
     """The figures of one run (``--json`` writes them, with ``benchmark``)."""
 
+    probe: str
     rate: float
     duration_s: float
     measured_events: int
@@ -109,9 +122,9 @@ class Freshness:
 
 @dataclass
 class Paced:
-    """The producer thread's record: occurred_at (µs) of every measured event, in order."""
+    """The producer thread's record: (occurred_at µs, sequence number) of measured events."""
 
-    measured: list[int] = field(default_factory=list)
+    measured: list[tuple[int, int]] = field(default_factory=list)
     sent: int = 0
     measure_from: float = math.inf  # wall clock: events handed over from then on count
     measure_until: float = math.inf
@@ -149,7 +162,7 @@ def produce_paced(brokers: str, topics: TopicNames, rate: float, paced: Paced) -
                 producer.send(topic, key=key, value=value)
                 paced.sent += 1
                 if paced.measure_from <= at_us / 1e6 < paced.measure_until:
-                    paced.measured.append(at_us)
+                    paced.measured.append((at_us, paced.sent))
             time.sleep(TICK_S)
         producer.flush()
     except KafkaError as error:  # reported by the main thread
@@ -167,15 +180,15 @@ class Polls:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
-def poll(dsn: str, every_s: float, polls: Polls) -> None:
-    """Ask ``v_clock`` every ``every_s`` until ``polls.stop``; a refused poll is counted."""
+def poll(dsn: str, sql: str, every_s: float, polls: Polls) -> None:
+    """Run ``sql`` every ``every_s`` until ``polls.stop``; a refused poll is counted."""
     client = None
     while not polls.stop.is_set():
         began = time.time()
         try:
             if client is None:
                 client = connect(dsn)
-            rows = client.query(AS_OF_SQL).result_rows
+            rows = client.query(sql).result_rows
             as_of = rows[0][0] if rows and rows[0][0] is not None else None
             polls.answers.append((time.time(), as_of, time.time() - began))
         except (ClickHouseError, ClickHouseUnavailable):
@@ -185,15 +198,16 @@ def poll(dsn: str, every_s: float, polls: Polls) -> None:
         client.close()
 
 
-def delays(measured: list[int], answers: list[tuple[float, int | None, float]]
-           ) -> tuple[list[float], int]:
+def delays(measured: list[tuple[int, int]], answers: list[tuple[float, int | None, float]],
+           probe: str) -> tuple[list[float], int]:
     """Seconds from each measured occurred_at to the first answer that covers it; unseen."""
     seen: list[float] = []
     i = 0
-    for at_us in measured:  # ascending
+    for at_us, seq in measured:  # both ascending
+        mark = at_us if probe == "clock" else seq
         while i < len(answers):
-            as_of = answers[i][1]
-            if as_of is not None and as_of >= at_us:
+            answer = answers[i][1]
+            if answer is not None and answer >= mark:
                 break
             i += 1
         if i == len(answers):
@@ -247,7 +261,8 @@ def measure(args: argparse.Namespace, tag: str, workdir: Path, rate: float) -> F
     paced, polls = Paced(), Polls()
     producer = threading.Thread(target=produce_paced, args=(args.brokers, topics, rate, paced),
                                 daemon=True)
-    poller = threading.Thread(target=poll, args=(dsn, args.poll, polls), daemon=True)
+    poller = threading.Thread(target=poll, args=(dsn, PROBES[args.probe], args.poll, polls),
+                              daemon=True)
     try:
         producer.start()
         wait_first_message(child, directory, args.timeout)
@@ -261,7 +276,7 @@ def measure(args: argparse.Namespace, tag: str, workdir: Path, rate: float) -> F
         producer.join(timeout=30)
         if paced.error is not None:
             raise SystemExit(f"producer failed: {paced.error}")
-        last = paced.measured[-1] if paced.measured else 0
+        last = paced.measured[-1][0 if args.probe == "clock" else 1] if paced.measured else 0
         deadline = time.monotonic() + SEEN_TIMEOUT_S
         while time.monotonic() < deadline:
             answers = polls.answers
@@ -272,13 +287,13 @@ def measure(args: argparse.Namespace, tag: str, workdir: Path, rate: float) -> F
         polls.stop.set()
         poller.join(timeout=10)
         exit_code, _usage, _reaped = child.finish()
-    seen, unseen = delays(paced.measured, polls.answers)
+    seen, unseen = delays(paced.measured, polls.answers, args.probe)
     if not seen:
         raise SystemExit(f"no measured event became visible; worker log:\n{child.log.tail()}")
     query_s = [a[2] for a in polls.answers]
     gaps = [b[0] - a[0] for a, b in zip(polls.answers, polls.answers[1:], strict=False)]
     return Freshness(
-        rate=rate, duration_s=args.duration, measured_events=len(paced.measured),
+        probe=args.probe, rate=rate, duration_s=args.duration, measured_events=len(paced.measured),
         unseen=unseen, p50_s=quantile(seen, 0.5), p99_s=quantile(seen, 0.99),
         max_s=max(seen), mean_s=statistics.fmean(seen), polls=len(polls.answers),
         poll_failures=polls.failures, poll_interval_median_s=statistics.median(gaps),
@@ -299,6 +314,9 @@ def main() -> None:
                              "not measured (default 10)")
     parser.add_argument("--poll", type=float, default=0.05,
                         help="seconds between polls of v_clock (default 0.05)")
+    parser.add_argument("--probe", choices=sorted(PROBES), default="clock",
+                        help="clock: as_of of v_clock against occurred_at; count: accepted "
+                             "events of v_ingest_accounting against the produce sequence")
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--brokers", default=os.environ.get("LEADCLOCK_BROKERS",
                                                             "127.0.0.1:9092"))
@@ -320,7 +338,7 @@ def main() -> None:
               f"{figures.measured_events:,} events measured, {figures.unseen} unseen; "
               f"produce -> queryable p50 {figures.p50_s:.2f}s, p99 {figures.p99_s:.2f}s, "
               f"max {figures.max_s:.2f}s (goal p99 <= 2 s)")
-        print(f"  {figures.polls:,} polls of v_clock, median every "
+        print(f"  {figures.polls:,} polls ({PROBES[args.probe]}), median every "
               f"{figures.poll_interval_median_s * 1000:.0f} ms, median query "
               f"{figures.poll_query_median_s * 1000:.0f} ms; {load_note()}")
         if args.json is not None:
