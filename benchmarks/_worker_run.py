@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -228,10 +228,10 @@ def scrape_flush_histogram(port: int) -> Histogram | None:
     return None
 
 
-def caught_up(brokers: str, group: str, topics: TopicNames) -> bool | None:
+def caught_up(brokers: str, group: str, topics: Sequence[str]) -> bool | None:
     """Whether the group has committed every event; None if the broker did not answer."""
     try:
-        lags = group_lag(brokers, group, topics.consumed)
+        lags = group_lag(brokers, group, topics)
     except (BrokerUnavailable, KafkaError) as error:
         print(f"  lag poll failed: {type(error).__name__}: {error}")
         return None
@@ -239,7 +239,7 @@ def caught_up(brokers: str, group: str, topics: TopicNames) -> bool | None:
 
 
 def wait_caught_up(process: subprocess.Popen[bytes], log: WorkerLog, brokers: str,
-                   group: str, topics: TopicNames, timeout_s: float) -> tuple[float, int]:
+                   group: str, topics: Sequence[str], timeout_s: float) -> tuple[float, int]:
     """Poll the group's lag every 0.5 s; return when it was seen at 0, failed polls."""
     failed = 0
     deadline = time.monotonic() + timeout_s
@@ -312,10 +312,10 @@ def start_child(argv: list[str], workdir: Path) -> Child:
 
 
 def run_worker(label: str, argv: list[str], workdir: Path, brokers: str, group: str,
-               topics: TopicNames, events: int, metrics_port: int | None,
+               topics: Sequence[str], events: int, metrics_port: int | None,
                timeout_s: float,
                probe: Callable[[], dict[str, float]] | None = None) -> WorkerRun:
-    """Run ``argv`` until its group has committed every event, then stop it.
+    """Run ``argv`` until its group has committed the end of ``topics``, then stop it.
 
     ``metrics_port``: where to scrape the flush histogram (None: not a leadclock worker);
     ``probe``: called once caught up, before the stop (e.g. to ask its database).

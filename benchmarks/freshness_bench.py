@@ -230,8 +230,8 @@ def calibrate(args: argparse.Namespace, tag: str, workdir: Path) -> float:
     group = f"{tag}-cal"
     argv = worker_argv(args.brokers, prefix, args.partitions, workdir / group, group, port,
                        False, [])
-    run = run_worker("calibration", argv, workdir / group, args.brokers, group, topics,
-                     events, port, args.timeout)
+    run = run_worker("calibration", argv, workdir / group, args.brokers, group,
+                     topics.consumed, events, port, args.timeout)
     print(f"calibration: worker caught up {events:,} events at {run.rate:,.0f} events/s")
     return run.rate
 

@@ -129,7 +129,7 @@ def run(args: argparse.Namespace, tag: str, workdir: Path) -> list[Round]:
             if k == 1:
                 wait_until(lambda: child.log.first(FIRST_MESSAGE) is not None,
                            "the worker's first message", args.timeout)
-            wait_until(lambda: caught_up(args.brokers, group, topics) is True,
+            wait_until(lambda: caught_up(args.brokers, group, topics.consumed) is True,
                        f"round {k} committed", args.timeout)
             after = inserted_rows(dsn)
             rounds.append(Round(k, len(lines), sum(len(x) for x in lines), after - before,

@@ -236,7 +236,7 @@ def main() -> None:
                     "--data-dir", str(workdir / group / "faust"), "--expect", str(events)]
             print(f"no-op Faust agent: start, {load_note()}")
             noop = run_worker("no-op Faust agent", argv, workdir / group, args.brokers,
-                              group, topics, events, None, args.timeout)
+                              group, topics.events, events, None, args.timeout)
             report_worker(noop, base)
 
         runs: list[WorkerRun] = []
@@ -251,8 +251,8 @@ def main() -> None:
             # Only with ack after flush does "committed" mean "written" for the counter.
             probe = None if unsafe else work_probe(
                 args.brokers, group, f"chdb://{workdir / group / 'clickhouse'}", events)
-            run = run_worker(label, argv, workdir / group, args.brokers, group, topics,
-                             events, port, args.timeout, probe)
+            run = run_worker(label, argv, workdir / group, args.brokers, group,
+                             topics.consumed, events, port, args.timeout, probe)
             report_worker(run, base)
             runs.append(run)
         unsafe_run = runs[1] if len(runs) == 2 else None
