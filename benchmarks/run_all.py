@@ -243,6 +243,7 @@ def main() -> None:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {NAMES}")
     brokers = os.environ.get("LEADCLOCK_BROKERS", "127.0.0.1:9092")
     started = time.monotonic()
+    load_at_start = os.getloadavg()[0]
     size = sizes(args.quick)
     rows: list[Row] = []
     notes: list[str] = [f"sizes: {name} {' '.join(size[name])}" for name in only]
@@ -270,7 +271,9 @@ def main() -> None:
                 worker_rate = safe["events_per_s"] if isinstance(safe, dict) else None
             rows += to_rows(figures)
     wall = time.monotonic() - started
-    notes.insert(0, f"total wall time {wall / 60:.1f} min")
+    notes.insert(0, f"total wall time {wall / 60:.1f} min; 1-min load average "
+                    f"{load_at_start:.2f} at the start (2 cores: above ~1 means other work "
+                    "shared the CPUs and every figure is disturbed)")
     machine = describe(brokers)
     print("\n" + text_table(rows))
     print("\nmachine: " + "; ".join(f"{k} {v}" for k, v in machine.items()))
