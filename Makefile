@@ -36,11 +36,10 @@ typecheck: setup
 ## check: what CI runs: lint, types, then the whole suite
 check: lint typecheck test
 
-## bench: replay throughput (1M events) and worker throughput (with and without ack-after-flush)
+## bench: issue 12's benchmarks in one run (< 15 min on 2 cores), one table; BENCH_OUT=file.md
+BENCH_OUT ?= var/bench/results.md
 bench: setup
-	$(PY) benchmarks/replay_bench.py
-	bash deploy/local/kafka.sh start
-	$(PY) benchmarks/worker_bench.py
+	$(PY) benchmarks/run_all.py --out $(BENCH_OUT)
 
 kafka: setup
 	bash deploy/local/kafka.sh start

@@ -18,6 +18,7 @@ What it does, in one run:
    (read+validate, engine fold, ClickHouse write);
 4. checks the row counts landed, and prints the ratio replay time / bare decode time.
 
+``--json PATH`` also writes the figures as JSON (read by ``run_all.py``).
 ``--profile`` runs the replay under pyinstrument instead and prints the top of its
 profile (the timing numbers are then inflated by the profiler). ``--keep`` keeps the
 temporary directory (log, ClickHouse data, profile) and prints its path. This is a
@@ -127,8 +128,8 @@ def load_note() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
-def report(run: ChildRun, events: int, decode_s: float, dsn: str) -> None:
-    """What one replay run did, against the bare decode loop."""
+def report(run: ChildRun, events: int, decode_s: float, dsn: str) -> dict[str, object]:
+    """What one replay run did, against the bare decode loop; its figures for ``--json``."""
     for line in run.stderr.splitlines():
         if line.startswith("replay:") and (" received: " in line or "read+validate" in line):
             print(f"  {line}")
@@ -136,10 +137,15 @@ def report(run: ChildRun, events: int, decode_s: float, dsn: str) -> None:
     print(f"replay: {events:,} events in {run.seconds:.2f}s wall "
           f"(user {run.user_s:.2f}s, sys {run.sys_s:.2f}s, replay processes included) = "
           f"{rate:,.0f} events/s; peak RSS {run.max_rss_kib / 1024:,.0f} MiB")
+    figures: dict[str, object] = {"seconds": run.seconds, "events_per_s": rate,
+                                  "ratio_to_bare_decode": run.seconds / decode_s,
+                                  "max_rss_mib": run.max_rss_kib / 1024}
     phases = PHASES_RE.search(run.stderr)
     if phases is not None:
         read_s, fold_s, write_s = (float(x) for x in phases.groups())
         other_s = run.seconds - read_s - fold_s - write_s
+        figures["phases_s"] = {"read_validate": read_s, "engine_fold": fold_s,
+                               "clickhouse_write": write_s, "other": other_s}
         print(f"phases: read+validate {read_s:.2f}s, engine fold {fold_s:.2f}s, "
               f"clickhouse write {write_s:.2f}s, startup+migrate+exit {other_s:.2f}s "
               "(with several processes: the slowest one's phases)")
@@ -148,6 +154,7 @@ def report(run: ChildRun, events: int, decode_s: float, dsn: str) -> None:
     print(f"goal: {verdict} {GOAL_EVENTS_PER_S:,} events/s")
     counts = row_counts(dsn)
     print("rows: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
+    return figures
 
 
 def main() -> None:
@@ -162,6 +169,8 @@ def main() -> None:
                         help="run the replay under pyinstrument and print the profile top")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2],
                         help="replay with each of these process counts (default: 1 2)")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the figures to PATH as JSON")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="leadclock-bench-"))
@@ -186,6 +195,7 @@ def main() -> None:
         print(f"bare decode: {decoded:,} lines in {decode_s:.2f}s "
               f"({decoded / decode_s:,.0f} lines/s)")
 
+        runs: dict[str, object] = {}
         for processes in args.processes:
             dsn = f"chdb://{workdir / f'clickhouse-{processes}'}"
             replay = [leadclock(), "replay", "--input", str(log), "--clickhouse", dsn,
@@ -196,11 +206,18 @@ def main() -> None:
                           "--show-all", *replay]
             print(f"--- replay --processes {processes} ({load_note()})")
             run = run_child(replay)
-            report(run, events, decode_s, dsn)
+            runs[str(processes)] = report(run, events, decode_s, dsn)
             if args.profile:
                 text = (workdir / "profile.txt").read_text()
                 print("profile (pyinstrument, top 60 lines):")
                 print("\n".join(text.splitlines()[:60]))
+        if args.json is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_bytes(orjson.dumps(
+                {"benchmark": "replay_bench", "events": events, "bare_decode_s": decode_s,
+                 "bare_decode_per_s": decoded / decode_s, "profiled": args.profile,
+                 "load": os.getloadavg()[0], "replay_by_processes": runs},
+                option=orjson.OPT_INDENT_2))
     finally:
         if args.keep:
             print(f"kept {workdir}")

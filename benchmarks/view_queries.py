@@ -24,7 +24,8 @@ over the event log, recomputed at every query. They are close to, not exactly, S
 (no duplicate removal, no exact remainder split, linear and first-touch only): they
 exist to show what query time a dashboard would pay without pre-aggregation.
 
-This is a benchmark, not a test: nothing is asserted, and times on a shared machine
+``--json PATH`` also writes the figures as JSON (read by ``run_all.py``). This is a
+benchmark, not a test: nothing is asserted, and times on a shared machine
 vary widely (the range is printed with the median).
 """
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shutil
 import statistics
 import subprocess
@@ -40,6 +42,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 from _common import leadclock
 
 from schemas.events import Purchase, Touch
@@ -214,9 +217,13 @@ def time_query(client: object, sql: str, params: dict[str, object], runs: int) -
     return [float(rows), *seconds]
 
 
-def report(dsn: str, runs: int, leads_runs: int) -> None:
+def report(dsn: str, runs: int, leads_runs: int) -> dict[str, object]:
     """Print one table: each question over the views (stored sums, then the per-lead path
-    the views take while a version's sums are stale) and over the raw events."""
+    the views take while a version's sums are stale) and over the raw events.
+
+    Returns the figures for ``--json``: accepted events, and per question and source
+    (``sums``, ``leads``, ``raw``) the median, min and max seconds and the row count.
+    """
     client = connect(dsn)
     accepted = client.query("SELECT sum(accepted) FROM v_ingest_accounting").result_rows[0][0]
     (version, ready), = client.query("SELECT version, ready FROM read_plan").result_rows
@@ -241,6 +248,7 @@ def report(dsn: str, runs: int, leads_runs: int) -> None:
         print(f"(sums stored again in {refreshed.seconds:.1f} s, {refreshed.rows:,} rows)\n")
     print(f"{'question':<38} {'source':<6} {'rows':>7} {'median':>9} {'min':>9} {'max':>9}"
           f" {'x sums':>8}")
+    figures: dict[str, dict[str, dict[str, float]]] = {}
     for name, _, _ in questions:
         base = statistics.median(timed[(name, "sums")][1:])
         for source in ("sums", "leads", "raw"):
@@ -248,14 +256,24 @@ def report(dsn: str, runs: int, leads_runs: int) -> None:
                 continue
             rows, *seconds = timed[(name, source)]
             median = statistics.median(seconds)
+            figures.setdefault(name, {})[source] = {
+                "median_s": median, "min_s": min(seconds), "max_s": max(seconds), "rows": rows}
             print(f"{name:<38} {source:<6} {int(rows):>7,} "
                   f"{median * 1000:>7.0f}ms {min(seconds) * 1000:>7.0f}ms "
                   f"{max(seconds) * 1000:>7.0f}ms {median / base:>7.1f}x", flush=True)
     client.close()
+    return {"benchmark": "view_queries", "accepted": int(accepted), "runs": runs,
+            "questions": figures, "load": os.getloadavg()[0]}
 
 
 def _leads_runs(args: argparse.Namespace) -> int:
     return int(args.runs if args.leads_runs is None else args.leads_runs)
+
+
+def write_json(path: Path | None, figures: dict[str, object]) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
 
 
 def main() -> None:
@@ -269,11 +287,13 @@ def main() -> None:
     parser.add_argument("--log", type=Path, default=None,
                         help="with --dsn: the log it was loaded from (for the raw table)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the figures to PATH as JSON")
     args = parser.parse_args()
     if args.dsn:
         if args.log:
             load_raw(args.dsn, args.log)
-        report(args.dsn, args.runs, _leads_runs(args))
+        write_json(args.json, report(args.dsn, args.runs, _leads_runs(args)))
         return
     workdir = Path(tempfile.mkdtemp(prefix="leadclock-views-"))
     try:
@@ -281,7 +301,8 @@ def main() -> None:
         started = time.perf_counter()
         load_raw(dsn, workdir / "events.ndjson")
         print(f"raw events table loaded in {time.perf_counter() - started:.1f} s", flush=True)
-        report(dsn, args.runs, _leads_runs(args))
+        figures = report(dsn, args.runs, _leads_runs(args))
+        write_json(args.json, {**figures, "events": args.events})
     finally:
         if args.keep:
             print(f"\nkept {workdir}")

@@ -1,0 +1,78 @@
+"""A Faust app whose one agent does nothing: the ceiling of any Faust worker on these topics.
+
+Started by ``worker_bench.py`` as a child process, like ``leadclock worker``, on the
+same topics with a fresh consumer group (= ``--app-id``), so the two runs can be compared
+message for message (issue 12, goal 2)::
+
+    .venv/bin/python benchmarks/noop_faust.py --brokers 127.0.0.1:9092 --app-id G \
+        --topics bench-x.email_opens,bench-x.clicks --partitions 4 --data-dir DIR
+
+Why these settings: the same as the worker's Faust app (``streams.faust_app.app``)
+where they touch consumption (earliest offsets, raw bytes key/value so nothing is
+decoded, topic partitions, Faust's default commit interval), and nothing else: no
+table, no changelog, no sink, no acks held back. Each message is acknowledged when the
+agent takes the next one (Faust's default), and Faust commits acknowledged offsets every
+``broker_commit_interval``; the benchmark stops it once the group's committed offsets
+reach the end. It prints ``processing: first message X.Xs after start`` once, like the
+worker, so the benchmark measures both from their first message, and with ``--expect N``
+one more line when it has taken N messages (the end of processing, before the commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import faust
+
+ALL_TAKEN = "noop: all expected messages taken"
+
+
+def build(args: argparse.Namespace) -> faust.App:
+    """The app: one raw-bytes source over ``--topics`` and an agent that only iterates."""
+    started = time.monotonic()
+    app = faust.App(
+        args.app_id,
+        broker=[f"kafka://{b}" for b in args.brokers.split(",")],
+        store="memory://",
+        datadir=args.data_dir,
+        topic_partitions=args.partitions,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+    )
+    source = app.topic(*args.topics.split(","), key_type=bytes, value_type=bytes,
+                       key_serializer="raw", value_serializer="raw")
+
+    async def noop(stream: faust.StreamT[bytes]) -> None:
+        """Take every message and do nothing with it (the first one is announced)."""
+        taken = 0
+        async for _value in stream:
+            taken += 1
+            if taken == 1:
+                print(f"processing: first message {time.monotonic() - started:.1f}s "
+                      "after start", file=sys.stderr, flush=True)
+            if taken == args.expect:
+                print(f"{ALL_TAKEN} ({taken:,})", file=sys.stderr, flush=True)
+
+    app.agent(source, name="bench.noop")(noop)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--brokers", required=True)
+    parser.add_argument("--app-id", required=True, help="Faust app id = consumer group")
+    parser.add_argument("--topics", required=True, help="comma-separated topic names")
+    parser.add_argument("--partitions", type=int, required=True)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--expect", type=int, default=0,
+                        help="print a line when this many messages have been taken")
+    args = parser.parse_args()
+    app = build(args)
+    worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()
