@@ -95,12 +95,15 @@ ORDER BY (version, partition, epoch);
 -- Which rows the views read for the current version: its partials (``partials_version``,
 -- the registered ``epoch``) when its newest agg_epochs row is a registration, else its
 -- per-lead rows (``leads_version``). The other one is a version that never exists
--- (4294967295), so that path reads no row at all, not even for its IN sets.
+-- (4294967295), so that path reads no row at all, not even for its IN sets. The views
+-- read the three as one tuple, ``(SELECT plan FROM read_plan)``: ClickHouse evaluates
+-- an identical scalar subquery once per query, however many views repeat it.
 CREATE OR REPLACE VIEW read_plan AS
 WITH (SELECT version FROM v_current_version) AS cv
 SELECT cv AS version, ready, newest AS epoch,
        toUInt32(if(ready, cv, 4294967295)) AS partials_version,
-       toUInt32(if(ready, 4294967295, cv)) AS leads_version
+       toUInt32(if(ready, 4294967295, cv)) AS leads_version,
+       (partials_version, epoch, leads_version) AS plan
 FROM (
     SELECT argMax(partitions, epoch) > 0 AS ready, max(epoch) AS newest
     FROM agg_epochs WHERE version = cv
@@ -144,26 +147,26 @@ SELECT campaign_id, touch_type, window_start,
 FROM (
     SELECT campaign_id, touch_type, window_start, touches AS key_touches, leads AS key_leads
     FROM agg_reach
-    WHERE version = (SELECT partials_version FROM read_plan)
-      AND epoch = (SELECT epoch FROM read_plan)
+    WHERE version = (SELECT plan FROM read_plan).1
+      AND epoch = (SELECT plan FROM read_plan).2
 )
 GROUP BY campaign_id, touch_type, window_start
 HAVING leads > 0
 UNION ALL
-SELECT * FROM pv_marketing_reach(version = (SELECT leads_version FROM read_plan));
+SELECT * FROM pv_marketing_reach(version = (SELECT plan FROM read_plan).3);
 
 CREATE OR REPLACE VIEW v_lead_stages AS
 SELECT campaign_id, stage, window_start, toInt64(sum(key_leads)) AS leads
 FROM (
     SELECT campaign_id, stage, window_start, leads AS key_leads
     FROM agg_stages
-    WHERE version = (SELECT partials_version FROM read_plan)
-      AND epoch = (SELECT epoch FROM read_plan)
+    WHERE version = (SELECT plan FROM read_plan).1
+      AND epoch = (SELECT plan FROM read_plan).2
 )
 GROUP BY campaign_id, stage, window_start
 HAVING leads > 0
 UNION ALL
-SELECT * FROM pv_lead_stages(version = (SELECT leads_version FROM read_plan));
+SELECT * FROM pv_lead_stages(version = (SELECT plan FROM read_plan).3);
 
 CREATE OR REPLACE VIEW v_attribution AS
 SELECT campaign_id, model, currency, touch_window, purchase_window,
@@ -173,15 +176,15 @@ FROM (
     SELECT campaign_id, model, currency, touch_window, purchase_window,
            revenue_minor AS key_revenue, conversions_e9 AS key_e9, credits AS key_credits
     FROM agg_credits
-    WHERE version = (SELECT partials_version FROM read_plan)
-      AND epoch = (SELECT epoch FROM read_plan)
+    WHERE version = (SELECT plan FROM read_plan).1
+      AND epoch = (SELECT plan FROM read_plan).2
 )
 GROUP BY campaign_id, model, currency, touch_window, purchase_window
 HAVING sum(key_credits) > 0
 UNION ALL
 SELECT campaign_id, model, currency, touch_window, purchase_window, revenue_minor,
        toFloat64(conversions_e9) / 1e9 AS conversions
-FROM pv_attribution(version = (SELECT leads_version FROM read_plan));
+FROM pv_attribution(version = (SELECT plan FROM read_plan).3);
 
 CREATE OR REPLACE VIEW campaign_reach_current AS
 SELECT campaign_id, toInt64(sum(key_touches)) AS touches,
@@ -189,13 +192,13 @@ SELECT campaign_id, toInt64(sum(key_touches)) AS touches,
 FROM (
     SELECT campaign_id, touches AS key_touches, leads_reached AS key_leads
     FROM agg_campaign
-    WHERE version = (SELECT partials_version FROM read_plan)
-      AND epoch = (SELECT epoch FROM read_plan)
+    WHERE version = (SELECT plan FROM read_plan).1
+      AND epoch = (SELECT plan FROM read_plan).2
 )
 GROUP BY campaign_id
 HAVING leads_reached > 0
 UNION ALL
-SELECT * FROM pv_campaign_reach(version = (SELECT leads_version FROM read_plan));
+SELECT * FROM pv_campaign_reach(version = (SELECT plan FROM read_plan).3);
 
 CREATE OR REPLACE VIEW campaign_revenue_current AS
 SELECT campaign_id, model, currency, toInt64(sum(key_revenue)) AS revenue_minor,
@@ -204,13 +207,13 @@ FROM (
     SELECT campaign_id, model, currency, revenue_minor AS key_revenue,
            conversions_e9 AS key_e9, credits AS key_credits
     FROM agg_campaign_revenue
-    WHERE version = (SELECT partials_version FROM read_plan)
-      AND epoch = (SELECT epoch FROM read_plan)
+    WHERE version = (SELECT plan FROM read_plan).1
+      AND epoch = (SELECT plan FROM read_plan).2
 )
 GROUP BY campaign_id, model, currency
 HAVING credits > 0
 UNION ALL
-SELECT * FROM pv_campaign_revenue(version = (SELECT leads_version FROM read_plan));
+SELECT * FROM pv_campaign_revenue(version = (SELECT plan FROM read_plan).3);
 
 CREATE OR REPLACE VIEW credit_lag_current AS
 SELECT campaign_id, model, currency, touch_day, lag_days,
@@ -223,35 +226,35 @@ FROM (
            positive_revenue AS key_positive_revenue,
            positive_credits AS key_positive_credits, credits AS key_credits
     FROM agg_lag
-    WHERE version = (SELECT partials_version FROM read_plan)
-      AND epoch = (SELECT epoch FROM read_plan)
+    WHERE version = (SELECT plan FROM read_plan).1
+      AND epoch = (SELECT plan FROM read_plan).2
 )
 GROUP BY campaign_id, model, currency, touch_day, lag_days
 HAVING credits > 0
 UNION ALL
-SELECT * FROM pv_credit_lag(version = (SELECT leads_version FROM read_plan));
+SELECT * FROM pv_credit_lag(version = (SELECT plan FROM read_plan).3);
 
 CREATE OR REPLACE VIEW customers_current AS
 SELECT window_start, toInt64(sum(key_entered)) AS entered
 FROM (
     SELECT window_start, entered AS key_entered
     FROM agg_clock
-    WHERE version = (SELECT partials_version FROM read_plan)
-      AND epoch = (SELECT epoch FROM read_plan) AND stage = 'customer'
+    WHERE version = (SELECT plan FROM read_plan).1
+      AND epoch = (SELECT plan FROM read_plan).2 AND stage = 'customer'
 )
 GROUP BY window_start
 HAVING entered > 0
 UNION ALL
-SELECT * FROM pv_customers(version = (SELECT leads_version FROM read_plan));
+SELECT * FROM pv_customers(version = (SELECT plan FROM read_plan).3);
 
 -- A maximum, not a sum: NULL when neither path holds an event.
 CREATE OR REPLACE VIEW v_clock AS
 SELECT maxOrNull(event_at) AS as_of
 FROM (
     SELECT as_of AS event_at FROM agg_as_of
-    WHERE version = (SELECT partials_version FROM read_plan)
-      AND epoch = (SELECT epoch FROM read_plan)
+    WHERE version = (SELECT plan FROM read_plan).1
+      AND epoch = (SELECT plan FROM read_plan).2
     UNION ALL
     SELECT last_event_at AS event_at
-    FROM pv_lead_revisions(version = (SELECT leads_version FROM read_plan))
+    FROM pv_lead_revisions(version = (SELECT plan FROM read_plan).3)
 );
