@@ -30,6 +30,10 @@ from streams.engine.partials import KEYS, TABLES, VALUES
 
 EPOCHS_TABLE: Final = "agg_epochs"
 EPOCH_COLUMNS: Final = ("version", "partition", "epoch", "partitions", "registered_at")
+FOREGROUND: Final = {"distributed_foreground_insert": 1}
+"""On a cluster (``migrate --cluster``) the tables are Distributed: without this an insert
+is forwarded to the shards later, and a mark or a registration could become visible
+before, or after, the rows it speaks for. A single node ignores it."""
 STALE_PARTITION: Final = -1
 """The ``partition`` of a stale mark in ``agg_epochs`` (a registration has >= 0)."""
 SOURCES: Final[dict[str, str]] = {
@@ -90,7 +94,8 @@ def stale_row(client: Client, version: int) -> tuple[int, int, int, int, int]:
 
 def mark_stale(client: Client, version: int) -> None:
     """Make the views read ``version``'s per-lead rows until its next refresh."""
-    client.insert(EPOCHS_TABLE, [stale_row(client, version)], column_names=list(EPOCH_COLUMNS))
+    client.insert(EPOCHS_TABLE, [stale_row(client, version)], column_names=list(EPOCH_COLUMNS),
+                  settings=FOREGROUND)
 
 
 def refresh(client: Client, version: int,
@@ -111,7 +116,7 @@ def refresh(client: Client, version: int,
         client.command(
             f"INSERT INTO {table} ({', '.join(columns(table))}) "
             f"SELECT {int(version)}, 0, {epoch}, {picked}, 0 "
-            f"FROM {SOURCES[table].format(v=int(version))}")
+            f"FROM {SOURCES[table].format(v=int(version))}", settings=FOREGROUND)
         if after_table is not None:
             after_table()
     rows = _rows(client, version, epoch)
@@ -119,7 +124,7 @@ def refresh(client: Client, version: int,
         return Refreshed(None, rows, time.monotonic() - started,
                          "written to while summing: the views read its leads")
     client.insert(EPOCHS_TABLE, [(version, 0, epoch, 1, int(time.time() * 1000))],
-                  column_names=list(EPOCH_COLUMNS))
+                  column_names=list(EPOCH_COLUMNS), settings=FOREGROUND)
     (marks,), = client.query(
         "SELECT count() FROM agg_epochs WHERE version = {v:UInt32} AND epoch > {b:UInt64} "
         "AND partitions = 0", parameters={"v": version, "b": before}).result_rows

@@ -37,7 +37,7 @@ from sinks.lead_rows import (
     event_rows,
     lead_rows,
 )
-from sinks.partials_refresh import EPOCH_COLUMNS, EPOCHS_TABLE, stale_row
+from sinks.partials_refresh import EPOCHS_TABLE, mark_stale
 from sinks.reconnect import lost_connection, reconnect
 from streams.engine.partials import Partials
 from streams.engine.port import OutputBatch, PartialWrite, Refusal
@@ -91,10 +91,9 @@ class ClickHouseSink:
             # Before the first lead row: a version's stored sums must not be read once
             # any of its leads changed (sinks.partials_refresh).
             try:
-                mark = stale_row(self.client, version)
+                mark_stale(self.client, version)
             except ClickHouseError as error:
                 raise self._failure(EPOCHS_TABLE, error) from error
-            self._insert(EPOCHS_TABLE, [mark], EPOCH_COLUMNS)
             self._marked.add(version)
         try:
             self._insert_leads(rows)
