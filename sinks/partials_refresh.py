@@ -11,8 +11,10 @@ Staleness is fenced by epochs, not clocks: every writer of per-lead rows marks t
 version stale with an epoch greater than every one before (:func:`mark_stale`), so the
 newest row of ``agg_epochs`` says which path is current. A refresh that sees a mark newer
 than the state it summed does not register (the layout might miss those writes), and one
-that registered concurrently with a mark writes a mark after itself: in a race the
-views fall back to the per-lead rows, they never show stale sums.
+that registered concurrently with a mark writes a mark after itself. A writer marks
+again at a write after a newer registration (the sink checks before each write). Left
+open: a writer that marked before a refresh began and inserts while it sums, without
+marking again, is missing from those sums until its next write (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -92,10 +94,19 @@ def stale_row(client: Client, version: int) -> tuple[int, int, int, int, int]:
 
 
 
-def mark_stale(client: Client, version: int) -> None:
-    """Make the views read ``version``'s per-lead rows until its next refresh."""
-    client.insert(EPOCHS_TABLE, [stale_row(client, version)], column_names=list(EPOCH_COLUMNS),
-                  settings=FOREGROUND)
+def mark_stale(client: Client, version: int) -> int:
+    """Make the views read ``version``'s per-lead rows until its next refresh; the epoch."""
+    row = stale_row(client, version)
+    client.insert(EPOCHS_TABLE, [row], column_names=list(EPOCH_COLUMNS), settings=FOREGROUND)
+    return row[2]
+
+
+def registered_epoch(client: Client, version: int) -> int:
+    """The newest registered layout's epoch of ``version`` (0: none)."""
+    (found,), = client.query(
+        "SELECT max(epoch) FROM agg_epochs WHERE version = {v:UInt32} AND partitions > 0",
+        parameters={"v": version}).result_rows
+    return int(found or 0)
 
 
 def refresh(client: Client, version: int,

@@ -37,7 +37,7 @@ from sinks.lead_rows import (
     event_rows,
     lead_rows,
 )
-from sinks.partials_refresh import EPOCHS_TABLE, mark_stale
+from sinks.partials_refresh import EPOCHS_TABLE, mark_stale, registered_epoch
 from sinks.reconnect import lost_connection, reconnect
 from streams.engine.partials import Partials
 from streams.engine.port import OutputBatch, PartialWrite, Refusal
@@ -55,8 +55,8 @@ class ClickHouseSink:
     _reconnect: bool = False
     _cluster: str | None = None
     """The cluster of a schema migrated with ``--cluster`` ('' single node; None: unknown)."""
-    _marked: set[int] = field(default_factory=set)
-    """Versions this sink has marked stale (the views read their leads until a refresh)."""
+    _marked: dict[int, int] = field(default_factory=dict)
+    """Version -> the epoch of this sink's last stale mark of it."""
     epochs: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Partials: home partition -> (its registered epoch, the last seq written). Changed
     keys of a partition without an epoch are not written: its full sync writes all."""
@@ -87,14 +87,8 @@ class ClickHouseSink:
         for key, state in batch.states.items():
             rows[key]["lead_events"] = event_rows(version, key, state)
         refused: list[Refusal] = []
-        if rows and version not in self._marked:
-            # Before the first lead row: a version's stored sums must not be read once
-            # any of its leads changed (sinks.partials_refresh).
-            try:
-                mark_stale(self.client, version)
-            except ClickHouseError as error:
-                raise self._failure(EPOCHS_TABLE, error) from error
-            self._marked.add(version)
+        if rows:
+            self._mark_stale(version)
         try:
             self._insert_leads(rows)
         except PermanentRowError:
@@ -115,6 +109,19 @@ class ClickHouseSink:
             table_rows = [row for by_table in rows.values() for row in by_table.get(name, ())]
             if table_rows:
                 self._insert(name, table_rows)
+
+    def _mark_stale(self, version: int) -> None:
+        """Before lead rows: the version's stored sums must not be read once they change.
+
+        One mark per sink, and another whenever sums were registered since (a replay
+        that ended while this sink writes): one query per write (sinks.partials_refresh).
+        """
+        try:
+            marked = self._marked.get(version)
+            if marked is None or registered_epoch(self.client, version) > marked:
+                self._marked[version] = mark_stale(self.client, version)
+        except ClickHouseError as error:
+            raise self._failure(EPOCHS_TABLE, error) from error
 
     def _insert_partials(self, writes: Sequence[PartialWrite]) -> None:
         """Absolute values of the changed keys, in each synced partition's epoch.

@@ -15,10 +15,14 @@ from clickhouse_connect.driver.client import Client
 
 from schemas.events import Event
 from sinks.partials_refresh import mark_stale, refresh
+from sinks.sink import ClickHouseSink
 from sinks.version_feed import record
 from sinks.version_ops import retire
-from sinks.versions import make_current
+from sinks.versions import ensure_version, make_current
+from streams.engine.buffer import OutputBuffer
 from streams.engine.config import EngineConfig
+from streams.engine.contribution import accept
+from streams.engine.state import LeadState
 from tests.judgment_db import load
 from tests.unit.test_oracle_judgment import cyber_monday_events
 
@@ -55,6 +59,30 @@ def test_a_lead_written_after_a_refresh_sends_the_views_back_to_the_leads(
     assert _revenue(client) > before
     assert refresh(client, 1).epoch is not None
     assert _ready(client)
+    assert _revenue(client) > before
+
+
+def test_a_writer_that_outlives_a_refresh_marks_the_version_stale_again(
+        client: Client) -> None:
+    """A sink that marked the version before the refresh (a second replay appending to
+    the same version, a worker) marks it again at its next write."""
+    first, rest = _split(cyber_monday_events())
+    ensure_version(client, 1, CONFIG.describe())
+    make_current(client, 1)
+    sink, buffer = ClickHouseSink(client, 1), OutputBuffer(CONFIG)
+    states: dict[str, LeadState] = {}
+    for batch in (first, rest):
+        for event in batch:
+            state = accept(states.get(event.lead_id, LeadState()), event)
+            if state is not None:
+                states[event.lead_id] = state
+                buffer.put_lead(event.lead_id, state)
+        buffer.flush(sink)
+        if batch is first:
+            assert refresh(client, 1).epoch is not None
+            assert _ready(client)
+            before = _revenue(client)
+    assert not _ready(client)
     assert _revenue(client) > before
 
 
