@@ -26,16 +26,11 @@ from typing import Final
 
 from clickhouse_connect.driver.client import Client
 
-from sinks.partials_store import AS_OF_TABLE, columns
+from sinks import partials_store as store
+from sinks.partials_store import AS_OF_TABLE
 from sinks.version_feed import fed_partitions
 from streams.engine.partials import KEYS, TABLES, VALUES
 
-EPOCHS_TABLE: Final = "agg_epochs"
-EPOCH_COLUMNS: Final = ("version", "partition", "epoch", "partitions", "registered_at")
-FOREGROUND: Final = {"distributed_foreground_insert": 1}
-"""On a cluster (``migrate --cluster``) the tables are Distributed: without this an insert
-is forwarded to the shards later, and a mark or a registration could become visible
-before, or after, the rows it speaks for. A single node ignores it."""
 STALE_PARTITION: Final = -1
 """The ``partition`` of a stale mark in ``agg_epochs`` (a registration has >= 0)."""
 SOURCES: Final[dict[str, str]] = {
@@ -74,37 +69,18 @@ class Refreshed:
     note: str
 
 
-def newest_epoch(client: Client, version: int) -> int:
-    """The greatest epoch of any agg_epochs row of ``version`` (0: none)."""
-    (found,), = client.query(
-        "SELECT max(epoch) FROM agg_epochs WHERE version = {v:UInt32}",
-        parameters={"v": version}).result_rows
-    return int(found or 0)
-
-
-def next_epoch(client: Client, version: int) -> int:
-    """An epoch greater than every one of ``version`` (time-based when clocks allow)."""
-    return max(int(time.time() * 1000) << 16, newest_epoch(client, version) + 1)
-
-
-def stale_row(client: Client, version: int) -> tuple[int, int, int, int, int]:
-    """The agg_epochs row (EPOCH_COLUMNS) that marks ``version`` stale."""
-    return (version, STALE_PARTITION, next_epoch(client, version), 0,
-            int(time.time() * 1000))
-
-
-
 def mark_stale(client: Client, version: int) -> int:
     """Make the views read ``version``'s per-lead rows until its next refresh; the epoch."""
-    row = stale_row(client, version)
-    client.insert(EPOCHS_TABLE, [row], column_names=list(EPOCH_COLUMNS), settings=FOREGROUND)
-    return row[2]
+    epoch = store.next_epoch(client, version, None)
+    store.register_epoch(client, version, STALE_PARTITION, epoch, 0)
+    return epoch
 
 
 def registered_epoch(client: Client, version: int) -> int:
     """The newest registered layout's epoch of ``version`` (0: none)."""
     (found,), = client.query(
-        "SELECT max(epoch) FROM agg_epochs WHERE version = {v:UInt32} AND partitions > 0",
+        f"SELECT max(epoch) FROM {store.EPOCHS_TABLE} WHERE version = {{v:UInt32}} "
+        "AND partitions > 0",
         parameters={"v": version}).result_rows
     return int(found or 0)
 
@@ -120,22 +96,21 @@ def refresh(client: Client, version: int,
     started = time.monotonic()
     if fed_partitions(client, version):
         return Refreshed(None, 0, 0.0, "fed live by a worker: the views read its leads")
-    before = newest_epoch(client, version)
-    epoch = max(int(time.time() * 1000) << 16, before + 1)
+    before = store.newest_epoch(client, version)
+    epoch = store.epoch_after(before)
     for table in (*TABLES, AS_OF_TABLE):
         picked = ", ".join((*KEYS[table], *VALUES[table]) if table in KEYS else ("as_of",))
         client.command(
-            f"INSERT INTO {table} ({', '.join(columns(table))}) "
+            f"INSERT INTO {table} ({', '.join(store.columns(table))}) "
             f"SELECT {int(version)}, 0, {epoch}, {picked}, 0 "
-            f"FROM {SOURCES[table].format(v=int(version))}", settings=FOREGROUND)
+            f"FROM {SOURCES[table].format(v=int(version))}", settings=store.FOREGROUND)
         if after_table is not None:
             after_table()
     rows = _rows(client, version, epoch)
-    if newest_epoch(client, version) != before:
+    if store.newest_epoch(client, version) != before:
         return Refreshed(None, rows, time.monotonic() - started,
                          "written to while summing: the views read its leads")
-    client.insert(EPOCHS_TABLE, [(version, 0, epoch, 1, int(time.time() * 1000))],
-                  column_names=list(EPOCH_COLUMNS), settings=FOREGROUND)
+    store.register_epoch(client, version, 0, epoch, 1)
     (marks,), = client.query(
         "SELECT count() FROM agg_epochs WHERE version = {v:UInt32} AND epoch > {b:UInt64} "
         "AND partitions = 0", parameters={"v": version, "b": before}).result_rows

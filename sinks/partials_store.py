@@ -24,6 +24,12 @@ _SECONDS: Final = frozenset(("window_start", "touch_window", "purchase_window"))
 """Key columns stored as DateTime (seconds); the engine keeps microseconds."""
 AS_OF_TABLE: Final = "agg_as_of"
 HEAD: Final = ("version", "partition", "epoch")
+EPOCHS_TABLE: Final = "agg_epochs"
+EPOCH_COLUMNS: Final = ("version", "partition", "epoch", "partitions", "registered_at")
+FOREGROUND: Final = {"distributed_foreground_insert": 1}
+"""On a cluster (``migrate --cluster``) the tables are Distributed: without this an insert
+is forwarded to the shards later, and a registration or a stale mark could become
+visible before, or after, the rows it speaks for. A single node ignores it."""
 Row = tuple[object, ...]
 
 
@@ -66,26 +72,42 @@ def write(client: Client, partials: Partials, head: tuple[int, int, int], seq: i
     return written
 
 
-def next_epoch(client: Client, version: int, partition: int, now_ms: int | None = None) -> int:
-    """An epoch greater than every registered one of (version, partition).
+def newest_epoch(client: Client, version: int, partition: int | None = None) -> int:
+    """The greatest epoch in agg_epochs of (version, partition) (0: none).
+
+    ``partition`` None: of the whole version, stale marks included.
+    """
+    where = "version = {v:UInt32}" + ("" if partition is None else " AND partition = {p:Int32}")
+    (found,), = client.query(f"SELECT max(epoch) FROM {EPOCHS_TABLE} WHERE {where}",
+                             parameters={"v": version, "p": partition or 0}).result_rows
+    return int(found or 0)
+
+
+def epoch_after(newest: int, now_ms: int | None = None) -> int:
+    """An epoch greater than ``newest``, time-based when clocks allow.
 
     Time-based (``now_ms << 16``), so that separate stores merged later (the two-worker
     tests) order their epochs by when they were taken, and never below the greatest
-    registered one, so that skewed clocks cannot hide a new owner behind an old epoch.
+    one, so that skewed clocks cannot hide a new owner behind an old epoch.
     """
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    (registered,), = client.query(
-        "SELECT max(epoch) FROM agg_epochs WHERE version = {v:UInt32} AND partition = {p:Int32}",
-        parameters={"v": version, "p": partition}).result_rows
-    return max(now << 16, int(registered or 0) + 1)
+    return max(now << 16, newest + 1)
+
+
+def next_epoch(client: Client, version: int, partition: int | None,
+               now_ms: int | None = None) -> int:
+    """An epoch greater than every one of (version, partition) (None: of the version)."""
+    return epoch_after(newest_epoch(client, version, partition), now_ms)
 
 
 def register_epoch(client: Client, version: int, partition: int, epoch: int,
                    partitions: int) -> None:
-    """Make an epoch the one readers see (call only after a full sync in it)."""
-    client.insert("agg_epochs", [(version, partition, epoch, partitions, int(time.time() * 1000))],
-                  column_names=["version", "partition", "epoch", "partitions",
-                                "registered_at"])
+    """Insert an agg_epochs row: a layout readers may see, or a stale mark (``partitions`` 0).
+
+    Register a layout only after every row of it is written.
+    """
+    row = (version, partition, epoch, partitions, int(time.time() * 1000))
+    client.insert(EPOCHS_TABLE, [row], column_names=list(EPOCH_COLUMNS), settings=FOREGROUND)
 
 
 def current_sql(table: str) -> str:

@@ -37,7 +37,7 @@ from sinks.lead_rows import (
     event_rows,
     lead_rows,
 )
-from sinks.partials_refresh import EPOCHS_TABLE, mark_stale, registered_epoch
+from sinks.partials_refresh import mark_stale, registered_epoch
 from sinks.reconnect import lost_connection, reconnect
 from streams.engine.partials import Partials
 from streams.engine.port import OutputBatch, PartialWrite, Refusal
@@ -121,7 +121,7 @@ class ClickHouseSink:
             if marked is None or registered_epoch(self.client, version) > marked:
                 self._marked[version] = mark_stale(self.client, version)
         except ClickHouseError as error:
-            raise self._failure(EPOCHS_TABLE, error) from error
+            raise self._failure(partials_store.EPOCHS_TABLE, error) from error
 
     def _insert_partials(self, writes: Sequence[PartialWrite]) -> None:
         """Absolute values of the changed keys, in each synced partition's epoch.

@@ -19,8 +19,8 @@ from clickhouse_connect.driver.client import Client
 from schemas.campaign_types import Campaign
 from schemas.events import Event
 from sinks.campaign_store import upsert
-from sinks.partials_refresh import EPOCHS_TABLE, refresh
-from sinks.partials_store import AS_OF_TABLE
+from sinks.partials_refresh import refresh
+from sinks.partials_store import AS_OF_TABLE, EPOCHS_TABLE
 from sinks.sink import ClickHouseSink
 from sinks.versions import ensure_version
 from streams.engine.buffer import OutputBuffer
