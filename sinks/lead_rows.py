@@ -30,7 +30,7 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
                      "touch_event_id", "model", "campaign_id", "currency", "touch_window",
                      "purchase_window", "touched_at", "purchased_at", "revenue_minor",
                      "conversions_e9", "revision"),
-    # Written after the three above: the views move a lead to a revision after its rows.
+    # Written after the tables above: the views move a lead to a revision after its rows.
     # It also carries the lead's own facts (newest event, first purchase: SPEC §6).
     "lead_revisions": ("version", "lead_id", "generation", "revision", "written_at",
                        "last_event_at", "first_purchase_at", "first_purchase_window"),
@@ -42,7 +42,8 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 REVISIONED: Final = ("lead_reach", "lead_stages", "lead_credits", "lead_revisions")
 """Tables whose rows belong to one revision of a lead (the views pick its newest)."""
 LEAD_TABLES: Final = ("lead_events", *REVISIONED)
-"""Every per-lead table, in insert order: events first, ``lead_revisions`` last."""
+"""Every per-lead table: ``lead_revisions`` is inserted last, after all the others have
+landed (the sink inserts the others at the same time when it has lanes)."""
 REVISION_AT: Final = COLUMNS["lead_revisions"].index("revision")
 """Where a ``lead_revisions`` row holds its revision."""
 

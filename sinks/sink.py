@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from clickhouse_connect.driver.client import Client
@@ -28,6 +28,7 @@ from sinks import partials_store
 from sinks.errors import first_line, is_bad_data, is_transient
 from sinks.exceptions import PermanentRowError, SinkError, TransientSinkError
 from sinks.faults import Faults
+from sinks.insert_lanes import InsertLanes
 from sinks.lead_rows import (
     COLUMNS,
     LEAD_TABLES,
@@ -51,6 +52,9 @@ class ClickHouseSink:
     client: Client
     version: int
     faults: Faults = field(default_factory=Faults)
+    lanes: InsertLanes | None = None
+    """Clients to insert into several tables at once (None: one after the other on
+    ``client``). The sink's owner closes them (``close``)."""
     _contexts: dict[str, InsertContext] = field(default_factory=dict)
     _reconnect: bool = False
     _cluster: str | None = None
@@ -60,6 +64,11 @@ class ClickHouseSink:
     epochs: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Partials: home partition -> (its registered epoch, the last seq written). Changed
     keys of a partition without an epoch are not written: its full sync writes all."""
+
+    @classmethod
+    def with_lanes(cls, client: Client, version: int, faults: Faults) -> ClickHouseSink:
+        """A sink that inserts into several tables at once; close it when done."""
+        return cls(client, version, faults=faults, lanes=InsertLanes.beside(client))
 
     def sync(self, partition: int, partials: Partials, partitions: int) -> int:
         """Write every key of a partition's partials in a new epoch, then register it.
@@ -80,6 +89,8 @@ class ClickHouseSink:
         self.faults.before_flush()
         if self._reconnect:  # the last write lost the connection (e.g. a gateway's holder)
             self.client, self._contexts = reconnect(self.client), {}
+            if self.lanes is not None:
+                self.lanes.reset()
             self._reconnect = False
         now = _now_ms()
         version = self.version
@@ -95,20 +106,35 @@ class ClickHouseSink:
             refused = self._insert_lead_by_lead(rows)
         self._insert_partials(batch.partials)
         ledger: list[Row] = [(*entry, now) for entry in batch.ledger]  # one time per flush
-        tables: tuple[tuple[str, Sequence[Row]], ...] = (
-            ("ingest_ledger", ledger), ("rejected_events", batch.rejected))
-        for name, table_rows in tables:
-            if table_rows:
-                self._insert(name, table_rows)
+        self._insert_together({"ingest_ledger": ledger, "rejected_events": batch.rejected})
         self.faults.after_flush()
         return refused
 
+    def close(self) -> None:
+        """Close the lanes (the sink's ``client`` belongs to whoever passed it)."""
+        if self.lanes is not None:
+            self.lanes.close()
+
     def _insert_leads(self, rows: dict[LeadKey, dict[str, list[Row]]]) -> None:
         self.faults.before_lead_insert({key.lead_id for key in rows})
-        for name in LEAD_TABLES:  # lead_revisions last: views move to a revision after its rows
-            table_rows = [row for by_table in rows.values() for row in by_table.get(name, ())]
-            if table_rows:
-                self._insert(name, table_rows)
+        by_table = {name: [row for lead in rows.values() for row in lead.get(name, ())]
+                    for name in LEAD_TABLES}
+        # lead_revisions last, alone: the views move to a revision only after its rows.
+        revisions = by_table.pop("lead_revisions")
+        self._insert_together(by_table)
+        self._insert_together({"lead_revisions": revisions})
+
+    def _insert_together(self, by_table: Mapping[str, Sequence[Row]]) -> None:
+        """Insert into these tables, at once when the sink has lanes; empty ones skipped.
+
+        All of them have ended when this returns or raises (the first table's error).
+        """
+        tables = [name for name, table_rows in by_table.items() if table_rows]
+        if self.lanes is None:
+            for name in tables:
+                self._insert(name, by_table[name])
+            return
+        self.lanes.run(tables, lambda name: self._insert(name, by_table[name]))
 
     def _mark_stale(self, version: int) -> None:
         """Before lead rows: the version's stored sums must not be read once they change.
@@ -186,18 +212,19 @@ class ClickHouseSink:
 
     def _insert(self, table: str, rows: Sequence[Row],
                 columns: Sequence[str] | None = None) -> None:
+        client = self.client if self.lanes is None else self.lanes.client(table)
         try:
             context = self._contexts.get(table)
             if context is None:
                 # Column-oriented (zip(*rows) pivots in C), and no merge at insert time:
                 # every view reads with FINAL, so deduplicating on insert is wasted work.
-                context = self.client.create_insert_context(
+                context = client.create_insert_context(
                     table, list(columns or COLUMNS[table]), column_oriented=True,
                     settings={"optimize_on_insert": 0})
                 self._contexts[table] = context
             context.data = list(zip(*rows, strict=True))
             try:
-                self.client.insert(context=context)
+                client.insert(context=context)
             finally:
                 context.data = None
         except ClickHouseError as error:
