@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -135,7 +135,7 @@ def worker(settings: WorkerSettings) -> None:
     retry_bootstrap(deadline, lambda line: say(f"worker: {line}"))
     client = connect(settings.clickhouse)
     apply(client)
-    writer = ClickHouseSink(client, 0, faults=Faults.from_env())
+    writer = ClickHouseSink.with_lanes(client, 0, Faults.from_env())
     control = WorkerVersions(connect(settings.clickhouse), writer, topics.label,
                              settings.engine,
                              settings.state_ttl.describe() if settings.state_ttl else {})
@@ -147,7 +147,7 @@ def worker(settings: WorkerSettings) -> None:
                       report=lambda: page.below(campaign_report(client)),
                       versions=VersionWiring(control, version, settings.version is not None))
     # The page reads through a client of its own, opened once the database is shared.
-    with shared_if_embedded(client), page.serving():
+    with shared_if_embedded(client), page.serving(), closing(writer):
         run(built, settings)
 
 

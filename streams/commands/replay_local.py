@@ -8,6 +8,7 @@ written) and record the version as building before the first row lands.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 
 from clickhouse_connect.driver.client import Client
@@ -73,9 +74,10 @@ class LocalReplay:
     def write(self, progress: Progress | None, *, merge: bool) -> ReplayStats:
         """Fold every lead (merged with the version's stored events if ``merge``); write."""
         stored = ClickHouseStoredEvents(self.client, self.version) if merge else None
-        fold_and_write(self._by_lead, self._accounting, self._buffer,
-                       ClickHouseSink(self.client, self.version, faults=Faults.from_env()),
-                       self.stats, progress, stored)
+        with closing(ClickHouseSink.with_lanes(self.client, self.version,
+                                               Faults.from_env())) as sink:
+            fold_and_write(self._by_lead, self._accounting, self._buffer, sink, self.stats,
+                           progress, stored)
         return self.stats
 
     def stop(self) -> None:
