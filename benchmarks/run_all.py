@@ -3,7 +3,7 @@
 Run from the repository root with the venv's Python::
 
     .venv/bin/python benchmarks/run_all.py [--out var/bench/results.md] [--quick]
-        [--only replay,views,worker,freshness,work]
+        [--only replay,views,flush,worker,freshness,work]
 
 Why one runner: the figures issue 12 judges (query times, the worker against its floors,
 freshness, work per event, replay against the bare decode) are only comparable when they
@@ -15,7 +15,8 @@ written as Markdown to ``--out`` with the machine it came from (CPU, cores, RAM,
 Kafka, chdb/ClickHouse, date) and the sizes used.
 
 Sizes are chosen to finish in well under 15 minutes on a 2-core machine: replay 200 k
-events (1 and 2 processes), view queries over a 300 k-event demo, worker 50 k events
+events (1 and 2 processes), view queries over a 300 k-event demo, 30 sink flushes of 400
+leads with and without insert lanes, worker 50 k events
 (without the ``--unsafe-auto-ack`` run, which issue 12 does not judge),
 freshness 60 s of steady load at half the worker's measured rate, work per event over
 6 000 leads. ``--quick`` uses small sizes (a smoke run of the plumbing, figures
@@ -43,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 Row = tuple[str, str, str, str, str]
 Figures = dict[str, object]
-NAMES = ("replay", "views", "worker", "freshness", "work")
+NAMES = ("replay", "views", "flush", "worker", "freshness", "work")
 
 
 def sizes(quick: bool) -> dict[str, list[str]]:
@@ -51,11 +52,13 @@ def sizes(quick: bool) -> dict[str, list[str]]:
     if quick:
         return {"replay": ["--events", "10000", "--processes", "1"],
                 "views": ["--events", "10000", "--runs", "2"],
+                "flush": ["--flushes", "3"],
                 "worker": ["--events", "5000", "--no-unsafe"],
                 "freshness": ["--duration", "10", "--warmup", "3"],
                 "work": ["--leads", "300"]}
     return {"replay": ["--events", "200000", "--processes", "1", "2"],
             "views": ["--events", "300000", "--runs", "5", "--leads-runs", "2"],
+            "flush": ["--leads", "400", "--flushes", "30"],
             "worker": ["--events", "50000", "--no-unsafe"],
             "freshness": ["--duration", "60", "--warmup", "10"],
             "work": ["--leads", "6000"]}
@@ -139,6 +142,19 @@ def view_rows(f: Figures) -> list[Row]:
     return rows
 
 
+def flush_rows(f: Figures) -> list[Row]:
+    bench = f"sink flush of {f['leads']:,} leads, embedded ClickHouse"
+
+    def ms(key: str) -> float | None:
+        value = f[key]
+        return value * 1000 if isinstance(value, float) else None
+
+    return [(bench, f"write {q}, insert lanes (tables at once)", fmt(ms(f"lanes_{q}_s"), " ms"),
+             f"{fmt(ms(f'sequential_{q}_s'), ' ms')} one table after the other",
+             ratio(f[f"lanes_{q}_s"], f[f"sequential_{q}_s"]))
+            for q in ("p50", "p99")]
+
+
 def worker_rows(f: Figures) -> list[Row]:
     bench = f"worker, {f['events']:,} events"
     floors = f["floors"]
@@ -206,6 +222,7 @@ def work_rows(f: Figures) -> list[Row]:
 STEPS: dict[str, tuple[str, Callable[[Figures], list[Row]]]] = {
     "replay": ("replay_bench.py", replay_rows),
     "views": ("view_queries.py", view_rows),
+    "flush": ("flush_bench.py", flush_rows),
     "worker": ("worker_bench.py", worker_rows),
     "freshness": ("freshness_bench.py", freshness_rows),
     "work": ("work_per_event.py", work_rows),
