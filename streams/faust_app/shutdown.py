@@ -34,6 +34,7 @@ from typing import Any, Final
 
 import faust
 
+from streams.faust_app.gc_tuning import tune_after_start
 from streams.faust_app.quiet_logs import QuietLogs, install
 
 EXIT_STUCK: Final = 3
@@ -109,6 +110,11 @@ class LeadclockWorker(faust.Worker):
         self.spinner = None  # cursor codes (\x1b[?25l) even when stdout is a file
         self.leadclock_shutdown = shutdown
         self.leadclock_logs = logs
+
+    async def on_startup_finished(self) -> None:
+        """Once Faust has started: the garbage-collector settings for streaming."""
+        await super().on_startup_finished()
+        tune_after_start()
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         """Once mode has set up logging: the quiet-logs filter on its handlers."""
