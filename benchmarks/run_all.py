@@ -168,6 +168,14 @@ def worker_rows(f: Figures) -> list[Row]:
     rows.append((bench, "leadclock worker, events/s (goal ≥ 0.70× no-op Faust)",
                  fmt(safe["events_per_s"]), f"{fmt(noop_rate)} no-op Faust",
                  ratio(safe["events_per_s"], noop_rate)))
+    noop_gc = f.get("noop_faust_gc_tuned")
+    if isinstance(noop_gc, dict):
+        rows.append((bench, "no-op Faust agent with the worker's GC settings, events/s",
+                     fmt(noop_gc["events_per_s"]), f"{fmt(noop_rate)} no-op Faust",
+                     ratio(noop_gc["events_per_s"], noop_rate)))
+        rows.append((bench, "leadclock worker vs the no-op agent with the same GC settings",
+                     fmt(safe["events_per_s"]), f"{fmt(noop_gc['events_per_s'])} no-op Faust",
+                     ratio(safe["events_per_s"], noop_gc["events_per_s"])))
     noop_taken = noop.get("processed_events_per_s") if isinstance(noop, dict) else None
     rows.append((bench, "leadclock worker to its last message, events/s (no commit wait)",
                  fmt(safe.get("processed_events_per_s")), f"{fmt(noop_taken)} no-op Faust",

@@ -73,6 +73,8 @@ SINK_MAX_AGE_S = 1.0  # streams.engine.buffer.OutputBuffer.max_age_s
 SINK_MAX_PENDING = 20_000  # streams.engine.buffer.OutputBuffer.max_pending
 FLUSH_TIMER_S = 0.5  # streams.faust_app.timers.FLUSH_CHECK_S
 NOOP_FAUST = Path(__file__).with_name("noop_faust.py")
+NOOP = "no-op Faust agent"
+NOOP_GC = "no-op Faust agent, the worker's GC settings"
 
 
 def report_worker(run: WorkerRun, base: _floors.Floor) -> None:
@@ -143,7 +145,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def summary(floors: list[_floors.Floor], noop: WorkerRun | None, safe: WorkerRun,
-            unsafe: WorkerRun | None) -> None:
+            unsafe: WorkerRun | None, noop_gc: WorkerRun | None = None) -> None:
     print()
     print("summary")
     print(f"  {load_note()}")
@@ -151,8 +153,12 @@ def summary(floors: list[_floors.Floor], noop: WorkerRun | None, safe: WorkerRun
         print(f"  {floor.label + ' + orjson:':<34} {floor.rate:>9,.0f} events/s")
     if noop is not None:
         print(f"  {'no-op Faust agent:':<34} {noop.rate:>9,.0f} events/s")
+    if noop_gc is not None:
+        print(f"  {'no-op Faust agent, worker GC:':<34} {noop_gc.rate:>9,.0f} events/s")
     print(f"  {'worker, ack after flush (default):':<34} {safe.rate:>9,.0f} events/s"
-          + (f" = {safe.rate / noop.rate:.3f}x the no-op Faust agent" if noop else ""))
+          + (f" = {safe.rate / noop.rate:.3f}x the no-op Faust agent" if noop else "")
+          + (f", {safe.rate / noop_gc.rate:.3f}x with the worker's GC settings"
+             if noop_gc else ""))
     if noop and safe.processed_rate and noop.processed_rate:
         print(f"  to the last message taken, without the wait for the commit (which can add "
               f"up to {FAUST_COMMIT_INTERVAL_S} s to either run): no-op Faust "
@@ -183,7 +189,7 @@ def quantiles(hist: Histogram | None) -> dict[str, float | None]:
 
 def figures(args: argparse.Namespace, events: int, floors: list[_floors.Floor],
             noop: WorkerRun | None, safe: WorkerRun,
-            unsafe: WorkerRun | None) -> dict[str, object]:
+            unsafe: WorkerRun | None, noop_gc: WorkerRun | None = None) -> dict[str, object]:
     """What ``--json`` writes: the run's parameters and each contender's figures."""
     def run_fig(run: WorkerRun) -> dict[str, object]:
         return {"events_per_s": run.rate, "processed_events_per_s": run.processed_rate,
@@ -196,6 +202,7 @@ def figures(args: argparse.Namespace, events: int, floors: list[_floors.Floor],
         "misrouted": args.misrouted, "load": os.getloadavg()[0],
         "floors": {f.label: {"events_per_s": f.rate} for f in floors},
         "noop_faust": run_fig(noop) if noop else None,
+        "noop_faust_gc_tuned": run_fig(noop_gc) if noop_gc else None,
         "worker": run_fig(safe),
         "worker_unsafe": run_fig(unsafe) if unsafe else None,
         "worker_to_noop_faust": safe.rate / noop.rate if noop else None,
@@ -211,7 +218,7 @@ def main() -> None:
     tag = f"bench-{secrets.token_hex(4)}"
     prefix = f"{tag}."
     topics = TopicNames.with_prefix(prefix)
-    groups = [f"{tag}-noop", f"{tag}-safe", f"{tag}-unsafe"]
+    groups = [f"{tag}-noop", f"{tag}-safe", f"{tag}-unsafe", f"{tag}-noop-gc"]
     workdir = Path(tempfile.mkdtemp(prefix="leadclock-worker-bench-"))
     print(f"run {tag}: brokers {args.brokers}, topics {prefix}*, dir {workdir}")
     print(load_note())
@@ -227,17 +234,21 @@ def main() -> None:
             floors.append(floor)
         base = floors[0]
 
-        noop = None
+        noop = noop_gc = None
         if not args.no_faust:
-            group = groups[0]
-            argv = [sys.executable, str(NOOP_FAUST), "--brokers", args.brokers,
-                    "--app-id", group, "--topics", ",".join(topics.events),
-                    "--partitions", str(args.partitions),
-                    "--data-dir", str(workdir / group / "faust"), "--expect", str(events)]
-            print(f"no-op Faust agent: start, {load_note()}")
-            noop = run_worker("no-op Faust agent", argv, workdir / group, args.brokers,
-                              group, topics.events, events, None, args.timeout)
-            report_worker(noop, base)
+            noops = []
+            for group, label, extra in ((groups[0], NOOP, []),
+                                        (groups[3], NOOP_GC, ["--gc-tuned"])):
+                argv = [sys.executable, str(NOOP_FAUST), "--brokers", args.brokers,
+                        "--app-id", group, "--topics", ",".join(topics.events),
+                        "--partitions", str(args.partitions),
+                        "--data-dir", str(workdir / group / "faust"), "--expect", str(events),
+                        *extra]
+                print(f"{label}: start, {load_note()}")
+                noops.append(run_worker(label, argv, workdir / group, args.brokers,
+                                        group, topics.events, events, None, args.timeout))
+                report_worker(noops[-1], base)
+            noop, noop_gc = noops
 
         runs: list[WorkerRun] = []
         for group, unsafe in zip(groups[1:], (False, True), strict=True):
@@ -256,12 +267,12 @@ def main() -> None:
             report_worker(run, base)
             runs.append(run)
         unsafe_run = runs[1] if len(runs) == 2 else None
-        summary(floors, noop, runs[0], unsafe_run)
+        summary(floors, noop, runs[0], unsafe_run, noop_gc)
         print(f"  benchmark wall time {time.monotonic() - bench_started:.0f}s")
         if args.json is not None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_bytes(orjson.dumps(
-                figures(args, events, floors, noop, runs[0], unsafe_run),
+                figures(args, events, floors, noop, runs[0], unsafe_run, noop_gc),
                 option=orjson.OPT_INDENT_2))
     finally:
         if args.keep:
