@@ -8,15 +8,16 @@ of the flush p99 were collections). Almost nothing the worker makes per message 
 of a reference cycle: reference counting frees it, and the collector only walks the
 heap.
 
-So, once Faust has started the worker (``LeadclockWorker.on_startup_finished``; only
-the worker process, never a test process that builds the app): ``gc.freeze()`` moves
-everything built so far (modules, the Faust app, clients: ~175k objects) out of the
-collector's sight, and the youngest generation is collected after 50,000 allocations instead of
-700, so that a batch's short-lived objects die by reference counting before a
-collection sees them. Measured: 1,192 events/s against 989, full collections 4 (0.24 s
-in all) instead of 25 (4.7 s), the same peak RSS. Cycles are still collected, less
-often; a frozen object that becomes cyclic garbage later is never freed, which is why
-only what exists after start-up is frozen.
+So, once Faust has started the worker and recovered its table
+(``LeadclockWorker.on_startup_finished``; only the worker process, never a test process
+that builds the app): ``gc.freeze()`` moves everything built so far (modules, the Faust
+app, clients: 115-175k objects) out of the collector's sight, and the youngest
+generation is collected after 50,000 allocations instead of 700, so that a batch's
+short-lived objects die by reference counting before a collection sees them.
+Measured: 1,192 events/s against 989, full collections 4 (0.24 s in all) instead of 25
+(4.7 s), the same peak RSS (docs/performance.md has every run). Cycles are still
+collected, less often; a frozen object that becomes cyclic garbage later is never
+freed, which is why only what exists after start-up is frozen.
 """
 
 from __future__ import annotations
