@@ -26,8 +26,6 @@ from clickhouse_connect.driver.client import Client
 from sinks.client import connect, route
 from sinks.exceptions import ClickHouseUnavailable, TransientSinkError
 
-Job = Callable[[], None]
-
 
 @dataclass
 class InsertLanes:
