@@ -76,15 +76,6 @@ def mark_stale(client: Client, version: int) -> int:
     return epoch
 
 
-def registered_epoch(client: Client, version: int) -> int:
-    """The newest registered layout's epoch of ``version`` (0: none)."""
-    (found,), = client.query(
-        f"SELECT max(epoch) FROM {store.EPOCHS_TABLE} WHERE version = {{v:UInt32}} "
-        "AND partitions > 0",
-        parameters={"v": version}).result_rows
-    return int(found or 0)
-
-
 def refresh(client: Client, version: int,
             after_table: Callable[[], None] | None = None) -> Refreshed:
     """Sum ``version``'s per-lead rows into a new partial layout and register it.

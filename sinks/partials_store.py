@@ -72,12 +72,15 @@ def write(client: Client, partials: Partials, head: tuple[int, int, int], seq: i
     return written
 
 
-def newest_epoch(client: Client, version: int, partition: int | None = None) -> int:
+def newest_epoch(client: Client, version: int, partition: int | None = None, *,
+                 registered: bool = False) -> int:
     """The greatest epoch in agg_epochs of (version, partition) (0: none).
 
-    ``partition`` None: of the whole version, stale marks included.
+    ``partition`` None: of the whole version, stale marks included unless ``registered``
+    (then only layouts readers may see count).
     """
     where = "version = {v:UInt32}" + ("" if partition is None else " AND partition = {p:Int32}")
+    where += " AND partitions > 0" if registered else ""
     (found,), = client.query(f"SELECT max(epoch) FROM {EPOCHS_TABLE} WHERE {where}",
                              parameters={"v": version, "p": partition or 0}).result_rows
     return int(found or 0)

@@ -38,7 +38,7 @@ from sinks.lead_rows import (
     event_rows,
     lead_rows,
 )
-from sinks.partials_refresh import mark_stale, registered_epoch
+from sinks.partials_refresh import mark_stale
 from sinks.reconnect import lost_connection, reconnect
 from streams.engine.partials import Partials
 from streams.engine.port import OutputBatch, PartialWrite, Refusal
@@ -144,7 +144,8 @@ class ClickHouseSink:
         """
         try:
             marked = self._marked.get(version)
-            if marked is None or registered_epoch(self.client, version) > marked:
+            if marked is None or partials_store.newest_epoch(
+                    self.client, version, registered=True) > marked:
                 self._marked[version] = mark_stale(self.client, version)
         except ClickHouseError as error:
             raise self._failure(partials_store.EPOCHS_TABLE, error) from error
