@@ -52,7 +52,10 @@ FROM (
 );
 
 -- Per-version building blocks: parameterized views, read as `pv_name(version = N)`.
--- Each is one version's per-lead rows at their newest revision, or a sum of them. The
+-- Each is one version's per-lead rows at their newest revision, or a sum of them.
+-- Version 4294967295 never exists: read_plan (007) passes it to the path not taken.
+-- For it the lead views skip their IN set (`{version} = 4294967295 OR ...`): the
+-- analyzer folds the test, so the path not taken costs no set (it has no row anyway). The
 -- views below read them for the current version; `leadclock replay` reads them for the
 -- version it wrote, to store that version's sums in the partial tables (007), which the
 -- views then read instead (docs/performance.md).
@@ -68,7 +71,7 @@ FROM (
     FROM lead_reach FINAL
     WHERE version = {version:UInt32}
 )
-WHERE (lead_id, generation, revision) IN (
+WHERE {version:UInt32} = 4294967295 OR (lead_id, generation, revision) IN (
     SELECT lead_id, generation, revision FROM lead_revisions FINAL WHERE version = {version:UInt32});
 
 CREATE OR REPLACE VIEW pv_lead_credits AS
@@ -78,7 +81,7 @@ FROM (
     SELECT * FROM lead_credits FINAL
     WHERE version = {version:UInt32}
 )
-WHERE (lead_id, generation, revision) IN (
+WHERE {version:UInt32} = 4294967295 OR (lead_id, generation, revision) IN (
     SELECT lead_id, generation, revision FROM lead_revisions FINAL WHERE version = {version:UInt32});
 
 -- Per campaign: touches and distinct leads reached (all-time, exact).

@@ -122,7 +122,7 @@ FROM (
     FROM lead_stages FINAL
     WHERE version = {version:UInt32}
 )
-WHERE (lead_id, generation, revision) IN (
+WHERE {version:UInt32} = 4294967295 OR (lead_id, generation, revision) IN (
     SELECT lead_id, generation, revision FROM lead_revisions FINAL WHERE version = {version:UInt32})
 GROUP BY campaign_id, stage, window_start;
 

@@ -10,10 +10,24 @@
 -- touches; its lag curve F(d) is the cumulative share of its revenue by lag day, read
 -- continuously by C(x); matured_share = touch-weighted C at as_of; prior = the group's
 -- revenue per mature touch x the campaign's touches; projected = Benktander blend.
--- Credits (credit_lag_current, by touch day and lag day) and reach (v_marketing_reach, by
--- window) are read once each, already summed (from the partial tables of 007 when they
--- hold the version): group figures are window sums over one grid of campaign x model x
--- currency rows, not joins back.
+-- Credits (by touch day and lag day) and reach (by window) are read once each, already
+-- summed: group figures are window sums over one grid of campaign x model x currency
+-- rows, not joins back.
+--
+-- Its sources are written out, under one read_plan scalar (007), like the scorecard's
+-- (008, which says why): the partial tables when they hold the version (agg_lag,
+-- agg_reach, agg_campaign_revenue, agg_as_of, with the HAVING of credit_lag_current,
+-- v_marketing_reach and campaign_revenue_current), else the per-version views. Read
+-- through those views it took ~690 ms at 10 M events, written out ~350 ms. (It came in
+-- 006 before; it needs 007's tables, hence this file.)
+--
+-- Rows, not keys: the partial tables hold one row per key and home partition, and the
+-- §4-style views sum a key over partitions before filtering it (HAVING credits > 0,
+-- leads > 0). This view only sums further (per campaign and day, per campaign, model
+-- and currency), so it reads the rows as they are, filtered row by row: credits and
+-- leads are counts (never negative), so a key's sum is 0 exactly when each of its rows
+-- is 0, and such a row holds no touch, revenue or positive credit either. The same
+-- answers without grouping ~700 k agg_lag rows by key at 10 M events first.
 --
 -- C(x) is written out where it is used (the DDL renderer cannot create a SQL function
 -- ON CLUSTER): with cv the curve array (cv[k + 1] = F(k)) and w = floor(x), C(x) = 0
@@ -26,14 +40,24 @@
 
 CREATE OR REPLACE VIEW v_revenue_projection AS
 WITH
-    (SELECT as_of FROM v_clock) AS clock,
+    (SELECT plan FROM read_plan) AS plan,
+    -- v_clock's as_of, read through the same plan.
+    (SELECT maxOrNull(event_at) FROM (
+        SELECT as_of AS event_at FROM agg_as_of WHERE version = plan.1 AND epoch = plan.2
+        UNION ALL
+        SELECT last_event_at FROM lead_revisions FINAL WHERE version = plan.3)) AS clock,
     (SELECT lookback_s FROM current_lookback) AS lookback_s,
     toUnixTimestamp64Micro(assumeNotNull(clock)) AS clock_us,
     toInt64(86400000000) AS day_us,
     clock_us - lookback_s * 1000000 AS cut_us,
     intDiv(cut_us, day_us) - if(cut_us % day_us < 0, 1, 0) AS mature_before,
     -- Every currency a row could be in (a superset: filtered below).
-    (SELECT groupUniqArray(toString(currency)) FROM campaign_revenue_current) AS credit_currencies,
+    (SELECT groupUniqArray(toString(currency)) FROM (
+        SELECT currency FROM agg_campaign_revenue
+        WHERE version = plan.1 AND epoch = plan.2
+        GROUP BY campaign_id, model, currency HAVING sum(credits) > 0
+        UNION ALL
+        SELECT currency FROM pv_lead_credits(version = plan.3))) AS credit_currencies,
     (SELECT groupUniqArray(toString(goal_currency)) FROM campaigns WHERE goal_currency != '')
         AS goal_currencies,
     -- Each seen campaign: its exposure (touches per UTC day) and registry facts.
@@ -51,8 +75,15 @@ WITH
             FROM (
                 SELECT campaign_id,
                        intDiv(toInt64(toUnixTimestamp(window_start)), 86400) AS day,
-                       toInt64(sum(touches)) AS n
-                FROM v_marketing_reach
+                       toInt64(sum(key_touches)) AS n
+                FROM (
+                    -- v_marketing_reach's touches by window (see "Rows, not keys").
+                    SELECT campaign_id, window_start, touches AS key_touches
+                    FROM agg_reach WHERE version = plan.1 AND epoch = plan.2 AND leads > 0
+                    UNION ALL
+                    SELECT campaign_id, window_start, touches
+                    FROM pv_lead_reach(version = plan.3)
+                )
                 WHERE campaign_id != '(none)'
                 GROUP BY campaign_id, day
             )
@@ -73,7 +104,14 @@ WITH
             SELECT campaign_id, toString(model) AS model, toString(currency) AS currency,
                    revenue_minor, lag_days, positive_revenue, positive_credits,
                    positive_credits > 0 AND touch_day < mature_before AS history
-            FROM credit_lag_current
+            FROM (
+                -- credit_lag_current's rows (see "Rows, not keys").
+                SELECT campaign_id, model, currency, touch_day, lag_days, revenue_minor,
+                       positive_revenue, positive_credits, credits
+                FROM agg_lag WHERE version = plan.1 AND epoch = plan.2 AND credits > 0
+                UNION ALL
+                SELECT * FROM pv_credit_lag(version = plan.3)
+            )
             WHERE campaign_id != '(none)' AND credits > 0
         )
         GROUP BY campaign_id, model, currency
