@@ -1,10 +1,12 @@
 -- Campaigns and judgment (SPEC §6): the campaign registry, two per-lead facts, and the
--- views v_clock, v_model_comparison, v_revenue_lag, v_lead_clock. (v_revenue_projection
--- comes in 006, v_campaign_scorecard in 008.) README "Campaigns and judgment" explains each.
+-- views v_clock, v_model_comparison, v_revenue_lag, v_lead_clock. (v_campaign_scorecard
+-- comes in 008, v_revenue_projection in 009.) README "Campaigns and judgment" explains each.
 --
--- The §6 views read the §4 views and two small helper views over the per-lead tables
--- (lead_reach_current, lead_facts_current), so the storage below them can change
--- without touching the judgment. Like every view they show the current version only.
+-- The §6 views here read the §4 views and two small helper views over the per-lead
+-- tables (lead_reach_current, lead_facts_current), so the storage below them can change
+-- without touching the judgment. The scorecard and the projection read the storage
+-- directly instead, for speed (008 says why). Like every view they show the current
+-- version only.
 
 -- Per-lead facts that no §4 row holds, written by the sink on the lead's revision row
 -- (absolute, like every per-lead row, so a newer revision replaces them): the newest
