@@ -54,8 +54,7 @@ WITH
     -- Every currency a row could be in (a superset: filtered below).
     (SELECT groupUniqArray(toString(currency)) FROM (
         SELECT currency FROM agg_campaign_revenue
-        WHERE version = plan.1 AND epoch = plan.2
-        GROUP BY campaign_id, model, currency HAVING sum(credits) > 0
+        WHERE version = plan.1 AND epoch = plan.2 AND credits > 0
         UNION ALL
         SELECT currency FROM pv_lead_credits(version = plan.3))) AS credit_currencies,
     (SELECT groupUniqArray(toString(goal_currency)) FROM campaigns WHERE goal_currency != '')
