@@ -129,9 +129,14 @@ FROM pv_lead_revisions(version = {version:UInt32})
 WHERE first_purchase_window IS NOT NULL
 GROUP BY window_start;
 
--- The newest accepted event's time (NULL without events).
+-- The newest accepted event's time (NULL without events). A plain maximum over every
+-- revision row, without FINAL: a lead's states only gain events, so its newest revision
+-- holds the newest event any of its rows holds (a refused revision's rows are deleted,
+-- and a lead_revisions row lands only after the rows of its revision). Same answer as
+-- the maximum over each lead's newest row, and it does not merge every lead's rows to
+-- find it: ~30 ms instead of ~390 ms over 10 M events (docs/performance.md).
 CREATE OR REPLACE VIEW pv_as_of AS
-SELECT maxOrNull(last_event_at) AS as_of FROM pv_lead_revisions(version = {version:UInt32});
+SELECT maxOrNull(last_event_at) AS as_of FROM lead_revisions WHERE version = {version:UInt32};
 
 -- Each lead's current reach rows (its newest revision), before any grouping: the
 -- per-lead fact behind exact all-time distinct counts of leads per campaign.

@@ -255,6 +255,6 @@ FROM (
     WHERE version = (SELECT plan FROM read_plan).1
       AND epoch = (SELECT plan FROM read_plan).2
     UNION ALL
-    SELECT last_event_at AS event_at
-    FROM pv_lead_revisions(version = (SELECT plan FROM read_plan).3)
+    SELECT last_event_at AS event_at  -- no FINAL needed: see pv_as_of (005)
+    FROM lead_revisions WHERE version = (SELECT plan FROM read_plan).3
 );

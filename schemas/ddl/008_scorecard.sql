@@ -76,11 +76,11 @@ WITH
         INNER JOIN registry AS r ON r.campaign_id = a.campaign_id AND r.goal_model = a.model
         GROUP BY a.campaign_id
     ),
-    -- v_clock's as_of, read through the same plan.
+    -- v_clock's as_of, read through the same plan (no FINAL: see pv_as_of, 005).
     (SELECT maxOrNull(event_at) FROM (
         SELECT as_of AS event_at FROM agg_as_of WHERE version = plan.1 AND epoch = plan.2
         UNION ALL
-        SELECT last_event_at FROM lead_revisions FINAL WHERE version = plan.3)) AS clock,
+        SELECT last_event_at FROM lead_revisions WHERE version = plan.3)) AS clock,
     (SELECT lookback_s FROM current_lookback) AS lookback_s
 SELECT
     id AS campaign_id,

@@ -41,11 +41,11 @@
 CREATE OR REPLACE VIEW v_revenue_projection AS
 WITH
     (SELECT plan FROM read_plan) AS plan,
-    -- v_clock's as_of, read through the same plan.
+    -- v_clock's as_of, read through the same plan (no FINAL: see pv_as_of, 005).
     (SELECT maxOrNull(event_at) FROM (
         SELECT as_of AS event_at FROM agg_as_of WHERE version = plan.1 AND epoch = plan.2
         UNION ALL
-        SELECT last_event_at FROM lead_revisions FINAL WHERE version = plan.3)) AS clock,
+        SELECT last_event_at FROM lead_revisions WHERE version = plan.3)) AS clock,
     (SELECT lookback_s FROM current_lookback) AS lookback_s,
     toUnixTimestamp64Micro(assumeNotNull(clock)) AS clock_us,
     toInt64(86400000000) AS day_us,
