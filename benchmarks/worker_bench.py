@@ -251,7 +251,7 @@ def main() -> None:
             noop, noop_gc = noops
 
         runs: list[WorkerRun] = []
-        for group, unsafe in zip(groups[1:], (False, True), strict=True):
+        for group, unsafe in zip(groups[1:3], (False, True), strict=True):
             if unsafe and args.no_unsafe:
                 break
             label = "worker --unsafe-auto-ack" if unsafe else "worker (ack after flush)"
