@@ -115,15 +115,12 @@ SELECT campaign_id, touch_type, window_start,
 FROM pv_lead_reach(version = {version:UInt32})
 GROUP BY campaign_id, touch_type, window_start;
 
+-- FINAL alone, like pv_lead_reach (005): a lead once warm (or hot) stays so in every
+-- later revision, so no row of an older revision is left over.
 CREATE OR REPLACE VIEW pv_lead_stages AS
 SELECT campaign_id, stage, window_start, toInt64(count()) AS leads
-FROM (
-    SELECT lead_id, generation, stage, campaign_id, window_start, revision
-    FROM lead_stages FINAL
-    WHERE version = {version:UInt32}
-)
-WHERE {version:UInt32} = 4294967295 OR (lead_id, generation, revision) IN (
-    SELECT lead_id, generation, revision FROM lead_revisions FINAL WHERE version = {version:UInt32})
+FROM lead_stages FINAL
+WHERE version = {version:UInt32}
 GROUP BY campaign_id, stage, window_start;
 
 CREATE OR REPLACE VIEW pv_attribution AS

@@ -10,9 +10,9 @@
 -- (docs/performance.md). Here every source reads its tables directly, in one query:
 --   * one scalar for the plan (read_plan, 007) serves every source;
 --   * the reach and stage counts come from one source (agg_campaign holds both);
---   * the per-lead branches test `plan.3 = 4294967295` (the version that never
---     exists) before their IN set, so on the stored-sums path the analyzer folds the
---     set away and reads no part.
+--   * the per-lead credits branch tests `plan.3 = 4294967295` (the version that
+--     never exists) before its IN set, so on the stored-sums path the analyzer folds
+--     the set away and reads no part (reach and stages need no IN set: 005, 007).
 -- The per-lead branches and the clock are written out too, rather than read through
 -- pv_campaign_reach, pv_lead_stages, pv_lead_credits and v_clock: through those the
 -- scorecard took ~160 ms instead of ~105 ms at 10 M events (31 interleaved runs).
@@ -35,17 +35,13 @@ WITH
             UNION ALL
             SELECT campaign_id, toInt64(sum(touches)), toInt64(uniqExact(lead_id)), 0, 0
             FROM lead_reach FINAL
-            WHERE version = plan.3 AND (plan.3 = 4294967295 OR (lead_id, generation, revision) IN (
-                SELECT lead_id, generation, revision FROM lead_revisions FINAL
-                WHERE version = plan.3))
+            WHERE version = plan.3  -- FINAL alone: see pv_lead_reach (005)
             GROUP BY campaign_id
             UNION ALL
             SELECT campaign_id, 0, 0, toInt64(countIf(stage = 'warm')),
                    toInt64(countIf(stage = 'hot'))
             FROM lead_stages FINAL
-            WHERE version = plan.3 AND (plan.3 = 4294967295 OR (lead_id, generation, revision) IN (
-                SELECT lead_id, generation, revision FROM lead_revisions FINAL
-                WHERE version = plan.3))
+            WHERE version = plan.3  -- FINAL alone: see pv_lead_stages (007)
             GROUP BY campaign_id
         )
         GROUP BY campaign_id
