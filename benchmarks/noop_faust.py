@@ -19,6 +19,13 @@ one more line when it has taken N messages (the end of processing, before the co
 With ``--gc-tuned`` it applies the worker's garbage-collector settings once started
 (``streams.faust_app.gc_tuning``), so that what those settings gain is not counted as
 leadclock's own.
+
+With ``--table`` the agent is the smallest *stateful* one instead: per message it reads
+the table entry of the message's key and writes the message's value there, in a RocksDB
+table with a changelog and the worker's producer linger, as the worker does once per
+message with a lead's state (the benchmark keys every message by its lead, so the
+topics are co-partitioned with the table). It measures what a Faust table costs per
+message, which any Faust worker keeping per-lead state pays.
 """
 
 from __future__ import annotations
@@ -37,23 +44,36 @@ ALL_TAKEN = "noop: all expected messages taken"
 def build(args: argparse.Namespace) -> faust.App:
     """The app: one raw-bytes source over ``--topics`` and an agent that only iterates."""
     started = time.monotonic()
+    options: dict[str, object] = {"store": "memory://"}
+    if args.table:  # the worker's store and producer linger (streams.faust_app.app)
+        options = {"store": "rocksdb://", "producer_linger": 0.05}
     app = faust.App(
         args.app_id,
         broker=[f"kafka://{b}" for b in args.brokers.split(",")],
-        store="memory://",
         datadir=args.data_dir,
         topic_partitions=args.partitions,
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
+        **options,
     )
     source = app.topic(*args.topics.split(","), key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw")
+    table = (app.Table("noop_state", partitions=args.partitions, key_type=bytes,
+                       value_type=bytes) if args.table else None)
 
     async def noop(stream: faust.StreamT[bytes]) -> None:
-        """Take every message and do nothing with it (the first one is announced)."""
+        """Take every message and do nothing with it (the first one is announced).
+
+        With a table: read and write the entry of the message's key.
+        """
         taken = 0
-        async for _value in stream:
+        async for value in stream:
             taken += 1
+            if table is not None:
+                event = stream.current_event
+                key = (event.key if event is not None else None) or b""
+                table.get(key)
+                table[key] = value
             if taken == 1:
                 print(f"processing: first message {time.monotonic() - started:.1f}s "
                       "after start", file=sys.stderr, flush=True)
@@ -75,6 +95,8 @@ def main() -> None:
                         help="print a line when this many messages have been taken")
     parser.add_argument("--gc-tuned", action="store_true",
                         help="the worker's garbage-collector settings, once started")
+    parser.add_argument("--table", action="store_true",
+                        help="read and write a table entry per message (a stateful agent)")
     args = parser.parse_args()
     app = build(args)
     kind = GcTunedWorker if args.gc_tuned else faust.Worker

@@ -119,6 +119,13 @@ def replay_rows(f: Figures) -> list[Row]:
                      f"wall time, --processes {processes} (goal ≤ 10× bare)",
                      f"{run['seconds']:.2f} s ({run['events_per_s']:,.0f}/s)",
                      f"{decode_s:.2f} s bare read + orjson", ratio(run["seconds"], decode_s, 1)))
+    floors = f.get("floors_s")
+    if isinstance(floors, dict):
+        rows.append((f"replay {f['events']:,} events from a file",
+                     "in memory, nothing written: validate + fold + contributions + rows",
+                     f"{floors['total']:.2f} s (validate {floors['validate']:.2f} s)",
+                     f"{decode_s:.2f} s bare read + orjson",
+                     ratio(floors["total"], decode_s, 1)))
     return rows
 
 
@@ -180,6 +187,20 @@ def worker_rows(f: Figures) -> list[Row]:
     rows.append((bench, "leadclock worker to its last message, events/s (no commit wait)",
                  fmt(safe.get("processed_events_per_s")), f"{fmt(noop_taken)} no-op Faust",
                  ratio(safe.get("processed_events_per_s"), noop_taken)))
+    table = f.get("noop_faust_table")
+    if isinstance(table, dict):
+        rows.append((bench, "stateful no-op Faust agent (table read + write per message), "
+                     "events/s", fmt(table["events_per_s"]), f"{fmt(noop_rate)} no-op Faust",
+                     ratio(table["events_per_s"], noop_rate)))
+        rows.append((bench, "leadclock worker vs the stateful no-op agent",
+                     fmt(safe["events_per_s"]), f"{fmt(table['events_per_s'])} stateful no-op",
+                     ratio(safe["events_per_s"], table["events_per_s"])))
+    work = f.get("own_work_us")
+    if isinstance(work, dict):
+        rows.append((bench, "leadclock's own work in memory, µs per event (message + flush)",
+                     f"{work['per_message']:.0f} + {work['per_flush']:.0f} µs",
+                     f"{fmt(1e6 / noop_rate if noop_rate else None, ' µs')} no-op Faust",
+                     f"{work['bound']:.2f}× bound" if work.get("bound") else "–"))
     aio = floors.get("aiokafka getmany", {}).get("events_per_s")
     rows.append((bench, "leadclock worker vs aiokafka getmany", fmt(safe["events_per_s"]),
                  f"{fmt(aio)} getmany", ratio(safe["events_per_s"], aio, 3)))

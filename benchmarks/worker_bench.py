@@ -16,7 +16,10 @@ What it does, in one run, on ONE set of freshly produced topics (prefix ``bench-
    in, ``orjson.loads`` each value): events/s from first to last message;
 3. a no-op Faust agent (``noop_faust.py``: ``async for _ in stream: pass``, same topics,
    fresh group) as a child process, measured like the worker below: the ceiling of any
-   Faust worker here (issue 12 goal 2 wants leadclock at >= 70 % of it);
+   Faust worker here (issue 12 goal 2 wants leadclock at >= 70 % of it); then the same
+   with the worker's GC settings (``--gc-tuned``), and the smallest *stateful* agent
+   (``--table``: one RocksDB table entry read and written per message, with its
+   changelog), which is what any Faust worker keeping per-lead state pays;
 4. ``leadclock worker`` (default: ack after flush, effectively-once) as a child process
    with a fresh app id / consumer group, table directory and embedded ClickHouse; the
    run ends when the group's committed offsets reach the end offsets (polled every
@@ -27,7 +30,10 @@ What it does, in one run, on ONE set of freshly produced topics (prefix ``bench-
    it did per event: ClickHouse rows inserted (its ``InsertedRows`` counter, read
    through its gateway once caught up) and changelog records/bytes (``_work.py``);
 5. the same with ``--unsafe-auto-ack`` (ack before flush) on a new group and dirs, which
-   gives the cost of the guarantee (``--no-unsafe`` skips it).
+   gives the cost of the guarantee (``--no-unsafe`` skips it);
+6. leadclock's own work per message in memory (``_worker_floors.py``: the processor
+   with a dict for a table, and the flush's contributions and rows, no Kafka, Faust or
+   ClickHouse), and the ratio to the no-op agent it alone would allow.
 
 With the repartition hop (``--misrouted``) the no-op Faust agent does NOT take the hop:
 it reads the event topics only, so the ratio then includes the hop's cost.
@@ -52,12 +58,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import _floors
+import _worker_floors
 import orjson
 from _work import changelog_sizes, inserted_rows
 from _worker_run import (
     Histogram,
     WorkerRun,
     delete_kafka_leftovers,
+    demo_lines,
     flush_text,
     free_port,
     load_note,
@@ -75,6 +83,7 @@ FLUSH_TIMER_S = 0.5  # streams.faust_app.timers.FLUSH_CHECK_S
 NOOP_FAUST = Path(__file__).with_name("noop_faust.py")
 NOOP = "no-op Faust agent"
 NOOP_GC = "no-op Faust agent, the worker's GC settings"
+NOOP_TABLE = "stateful no-op Faust agent (a table entry read and written per message)"
 
 
 def report_worker(run: WorkerRun, base: _floors.Floor) -> None:
@@ -181,6 +190,17 @@ def summary(floors: list[_floors.Floor], noop: WorkerRun | None, safe: WorkerRun
           "of the worker and of the no-op agent alike.")
 
 
+def own_work(work: _worker_floors.WorkerFloors, noop: WorkerRun | None) -> None:
+    """leadclock's own work per event in memory, and the ratio it alone would allow."""
+    print(f"  leadclock's own work, in memory ({work.events:,} events, a flush every "
+          f"{work.batch:,}): {work.process_us:.1f} us per message + {work.flush_us:.1f} us "
+          "of flush (contributions and rows; no encoding, no ClickHouse)")
+    if noop is not None:
+        print(f"  the no-op agent takes {1e6 / noop.rate:.0f} us per message: adding only "
+              f"this work to it would give {work.bound(noop.rate):.2f}x the no-op agent "
+              "(one core, no overlap)")
+
+
 def quantiles(hist: Histogram | None) -> dict[str, float | None]:
     if hist is None or hist.count == 0:
         return {"flush_p50_s": None, "flush_p99_s": None}
@@ -218,7 +238,8 @@ def main() -> None:
     tag = f"bench-{secrets.token_hex(4)}"
     prefix = f"{tag}."
     topics = TopicNames.with_prefix(prefix)
-    groups = [f"{tag}-noop", f"{tag}-safe", f"{tag}-unsafe", f"{tag}-noop-gc"]
+    groups = [f"{tag}-noop", f"{tag}-safe", f"{tag}-unsafe", f"{tag}-noop-gc",
+              f"{tag}-noop-table"]
     workdir = Path(tempfile.mkdtemp(prefix="leadclock-worker-bench-"))
     print(f"run {tag}: brokers {args.brokers}, topics {prefix}*, dir {workdir}")
     print(load_note())
@@ -234,11 +255,12 @@ def main() -> None:
             floors.append(floor)
         base = floors[0]
 
-        noop = noop_gc = None
+        noop = noop_gc = noop_table = None
         if not args.no_faust:
             noops = []
             for group, label, extra in ((groups[0], NOOP, []),
-                                        (groups[3], NOOP_GC, ["--gc-tuned"])):
+                                        (groups[3], NOOP_GC, ["--gc-tuned"]),
+                                        (groups[4], NOOP_TABLE, ["--table"])):
                 argv = [sys.executable, str(NOOP_FAUST), "--brokers", args.brokers,
                         "--app-id", group, "--topics", ",".join(topics.events),
                         "--partitions", str(args.partitions),
@@ -248,7 +270,7 @@ def main() -> None:
                 noops.append(run_worker(label, argv, workdir / group, args.brokers,
                                         group, topics.events, events, None, args.timeout))
                 report_worker(noops[-1], base)
-            noop, noop_gc = noops
+            noop, noop_gc, noop_table = noops
 
         runs: list[WorkerRun] = []
         for group, unsafe in zip(groups[1:3], (False, True), strict=True):
@@ -268,12 +290,21 @@ def main() -> None:
             runs.append(run)
         unsafe_run = runs[1] if len(runs) == 2 else None
         summary(floors, noop, runs[0], unsafe_run, noop_gc)
+        if noop is not None and noop_table is not None:
+            print(f"  {'stateful no-op Faust agent:':<34} {noop_table.rate:>9,.0f} events/s = "
+                  f"{noop_table.rate / noop.rate:.3f}x the no-op agent; the worker is "
+                  f"{runs[0].rate / noop_table.rate:.3f}x the stateful no-op agent")
+        work = _worker_floors.measure(demo_lines(events))
+        own_work(work, noop)
         print(f"  benchmark wall time {time.monotonic() - bench_started:.0f}s")
         if args.json is not None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_bytes(orjson.dumps(
-                figures(args, events, floors, noop, runs[0], unsafe_run, noop_gc),
-                option=orjson.OPT_INDENT_2))
+            found = figures(args, events, floors, noop, runs[0], unsafe_run, noop_gc)
+            found["noop_faust_table"] = ({"events_per_s": noop_table.rate}
+                                         if noop_table else None)
+            found["own_work_us"] = {"per_message": work.process_us, "per_flush": work.flush_us,
+                                    "bound": work.bound(noop.rate) if noop else None}
+            args.json.write_bytes(orjson.dumps(found, option=orjson.OPT_INDENT_2))
     finally:
         if args.keep:
             print(f"kept {workdir}, topics {prefix}*, groups {', '.join(groups)}")
