@@ -28,6 +28,7 @@ from streams.engine.accounting import Counters
 from streams.engine.buffer import OutputBuffer
 from streams.engine.config import EngineConfig
 from streams.engine.processor import DeadLetter, MessageProcessor
+from streams.faust_app.gc_tuning import tune_after_start
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,9 @@ def measure(lines: Iterable[bytes], batch: int = 2_000) -> WorkerFloors:
     process = processor.process
     processing = flushing = 0.0
     events = 0
+    thresholds = gc.get_threshold()
     gc.collect()
-    gc.freeze()  # like the worker (streams.faust_app.gc_tuning): the load is not walked
+    tune_after_start()  # the worker's collector settings (freeze, fewer young passes)
     try:
         chunk: list[bytes] = []
         for line in lines:
@@ -75,6 +77,7 @@ def measure(lines: Iterable[bytes], batch: int = 2_000) -> WorkerFloors:
             events += len(chunk)
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
     return WorkerFloors(events, processing / events * 1e6, flushing / events * 1e6, batch)
 
 
