@@ -25,7 +25,9 @@ the table entry of the message's key and writes the message's value there, in a 
 table with a changelog and the worker's producer linger, as the worker does once per
 message with a lead's state (the benchmark keys every message by its lead, so the
 topics are co-partitioned with the table). It measures what a Faust table costs per
-message, which any Faust worker keeping per-lead state pays.
+message, which any Faust worker keeping per-lead state pays. ``--table-batch N`` writes
+each key once per N messages instead (its newest value, in the partition of its last
+message), to measure what batching the table writes would gain.
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import weakref
+from typing import Any
 
 import faust
+from faust.streams import _current_event  # which partition a table write goes to
 
 from streams.faust_app.gc_tuning import tune_after_start
 
@@ -67,18 +72,41 @@ def build(args: argparse.Namespace) -> faust.App:
         With a table: read and write the entry of the message's key.
         """
         taken = 0
+        pending: dict[bytes, tuple[bytes, Any]] = {}
         async for value in stream:
             taken += 1
             if table is not None:
                 event = stream.current_event
                 key = (event.key if event is not None else None) or b""
-                table.get(key)
-                table[key] = value
+                if not args.table_batch:
+                    table.get(key)
+                    table[key] = value
+                else:
+                    if key not in pending:
+                        table.get(key)
+                    pending[key] = (value, event)
+                    if taken % args.table_batch == 0 or taken == args.expect:
+                        write_pending(pending)
             if taken == 1:
                 print(f"processing: first message {time.monotonic() - started:.1f}s "
                       "after start", file=sys.stderr, flush=True)
             if taken == args.expect:
                 print(f"{ALL_TAKEN} ({taken:,})", file=sys.stderr, flush=True)
+
+    def write_pending(pending: dict[bytes, tuple[bytes, Any]]) -> None:
+        """Each pending key once, in the partition of its last message (``--table-batch``).
+
+        A table write takes its RocksDB partition and changelog partition from the event
+        being processed, so each write runs as if its key's last message were.
+        """
+        assert table is not None
+        for key, (value, event) in pending.items():
+            token = _current_event.set(weakref.ref(event))
+            try:
+                table[key] = value
+            finally:
+                _current_event.reset(token)
+        pending.clear()
 
     app.agent(source, name="bench.noop")(noop)
     return app
@@ -97,6 +125,9 @@ def main() -> None:
                         help="the worker's garbage-collector settings, once started")
     parser.add_argument("--table", action="store_true",
                         help="read and write a table entry per message (a stateful agent)")
+    parser.add_argument("--table-batch", type=int, default=0, metavar="N",
+                        help="with --table: write each key once per N messages instead "
+                             "(its newest value; reads of keys not pending yet as before)")
     args = parser.parse_args()
     app = build(args)
     kind = GcTunedWorker if args.gc_tuned else faust.Worker
