@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from _common import leadclock
+from _peak_rss import PeakRss
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
@@ -287,11 +288,15 @@ class Child:
     log: WorkerLog
     reader: threading.Thread
     started: float  # time.monotonic() just before the start
+    peak: PeakRss
+    peak_kib: int | None = None
+    """Its own peak resident memory once finished (not ``ru_maxrss``: ``_peak_rss.py``)."""
 
     def finish(self) -> tuple[int, resource.struct_rusage | None, float]:
         """Stop it (SIGTERM, then SIGKILL); exit code, its rusage, when it was reaped."""
         exit_code, usage = stop(self.process, STOP_GRACE_S)
         reaped = time.monotonic()
+        self.peak_kib = self.peak.stop()
         self.reader.join(timeout=5)
         assert self.process.stdout is not None
         self.process.stdout.close()
@@ -308,7 +313,7 @@ def start_child(argv: list[str], workdir: Path) -> Child:
     assert process.stdout is not None
     reader = threading.Thread(target=log.pump, args=(process.stdout,), daemon=True)
     reader.start()
-    return Child(process, log, reader, started)
+    return Child(process, log, reader, started, PeakRss(process.pid))
 
 
 def run_worker(label: str, argv: list[str], workdir: Path, brokers: str, group: str,
@@ -333,6 +338,7 @@ def run_worker(label: str, argv: list[str], workdir: Path, brokers: str, group: 
     finally:
         exit_code, usage, reaped = child.finish()
     first = log.first(FIRST_MESSAGE)
+    peak_kib = child.peak_kib
     assert first is not None and usage is not None
     reported = re.search(r"first message ([0-9.]+s) after start", first.text)
     progress = log.progress()
@@ -345,7 +351,8 @@ def run_worker(label: str, argv: list[str], workdir: Path, brokers: str, group: 
         startup_reported=reported.group(1) if reported else "?",
         processed_s=None if all_in is None else all_in.at - first.at,
         caught_up_s=done - first.at, total_s=done - started, life_s=reaped - started,
-        max_rss_kib=usage.ru_maxrss, user_s=usage.ru_utime, sys_s=usage.ru_stime,
+        max_rss_kib=peak_kib if peak_kib is not None else usage.ru_maxrss,
+        user_s=usage.ru_utime, sys_s=usage.ru_stime,
         exit_code=exit_code,
         last_progress=progress[-1][0].text if progress else "(no progress line)",
         flushes=flushes, failed_polls=failed_polls, extra=extra,

@@ -17,7 +17,7 @@ What it does, in one run:
 4. runs ``leadclock replay --input FILE --clickhouse chdb://TMP --processes N`` as a
    child process into a fresh embedded ClickHouse directory, for each N of
    ``--processes`` (default 1 and 2), and reports its wall time, events/s, peak RSS
-   (``ru_maxrss`` from ``os.wait4``) and the per-phase times the replay prints
+   (the child's own ``VmHWM``, ``_peak_rss.py``) and the per-phase times the replay prints
    (read+validate, engine fold, ClickHouse write);
 5. checks the row counts landed, and prints the ratio replay time / bare decode time.
 
@@ -44,6 +44,7 @@ from pathlib import Path
 
 import orjson
 from _common import BIN, leadclock
+from _peak_rss import PeakRss
 from _replay_floors import Floors, measure
 
 EVENTS_PER_LEAD = 5.4  # what streams/demo.py generates on average
@@ -67,16 +68,19 @@ def run_child(argv: list[str]) -> ChildRun:
     started = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        peak = PeakRss(process.pid)
         _pid, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
+        peak_kib = peak.stop()
         process.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         stderr = err.read().decode("utf-8", errors="replace")
     if process.returncode != 0:
         sys.stderr.write(stderr)
         raise SystemExit(f"{argv[0]} exited with {process.returncode}")
-    # Linux reports ru_maxrss in KiB.
-    return ChildRun(seconds, usage.ru_maxrss, usage.ru_utime, usage.ru_stime, stderr)
+    # The child's own peak (_peak_rss.py says why not ru_maxrss, KiB on Linux too).
+    return ChildRun(seconds, peak_kib if peak_kib is not None else usage.ru_maxrss,
+                    usage.ru_utime, usage.ru_stime, stderr)
 
 
 def generate(path: Path, events: int) -> int:

@@ -25,7 +25,7 @@ What it does, in one run, on ONE set of freshly produced topics (prefix ``bench-
    run ends when the group's committed offsets reach the end offsets (polled every
    0.5 s with ``streams.kafka.admin.group_lag``). Reports events/s =
    N / (caught up - "processing: first message" log line), startup time, peak RSS
-   (``ru_maxrss`` of the child from ``os.wait4``), the worker's last progress line, its
+   (the child's own ``VmHWM``, ``_peak_rss.py``), the worker's last progress line, its
    flush-duration histogram scraped from ``/metrics`` just before SIGTERM, and the work
    it did per event: ClickHouse rows inserted (its ``InsertedRows`` counter, read
    through its gateway once caught up) and changelog records/bytes (``_work.py``);
