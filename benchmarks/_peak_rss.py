@@ -29,7 +29,7 @@ class PeakRss:
         self._thread.start()
 
     def stop(self) -> int | None:
-        """Stop polling; the highest ``VmHWM`` seen (None: never read, e.g. not Linux)."""
+        """Stop polling; the peak seen, own or tree (None: never read, e.g. not Linux)."""
         self._done.set()
         self._thread.join(timeout=5)
         return self._peak_kib
