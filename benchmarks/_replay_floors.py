@@ -25,7 +25,6 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass
-from operator import attrgetter
 from pathlib import Path
 
 from schemas.events import Event
@@ -34,6 +33,7 @@ from sinks.lead_rows import event_rows, lead_rows
 from streams.engine.config import EngineConfig
 from streams.engine.contribution import accept, contribution
 from streams.engine.records import LeadKey
+from streams.engine.replay import path_order
 from streams.engine.state import LeadState
 
 
@@ -77,7 +77,6 @@ def measure(path: Path, config: EngineConfig | None = None) -> Floors:
         by_lead: dict[str, list[Event]] = {}
         for event in events:
             by_lead.setdefault(event.lead_id, []).append(event)
-        path_order = attrgetter("occurred_at_us", "event_id")
         states: dict[str, LeadState] = {}
         for lead_id, lead_events in by_lead.items():
             lead_events.sort(key=path_order)

@@ -225,12 +225,13 @@ def _stored_state(events: list[Event] | None) -> LeadState:
     return state
 
 
-_event_key: Final = attrgetter("occurred_at_us", "event_id")
+path_order: Final = attrgetter("occurred_at_us", "event_id")
+"""Path order of a lead's events: (time, event_id); the sort is stable for exact ties."""
 
 
 def _path_key(item: tuple[Event, Position]) -> tuple[int, str]:
-    """Path order of a lead's events: (time, event_id); the sort is stable for exact ties."""
-    return _event_key(item[0])
+    """The path order of an (event, position) pair: its event's."""
+    return path_order(item[0])
 
 
 @contextmanager
