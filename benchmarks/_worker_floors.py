@@ -29,6 +29,7 @@ from streams.engine.accounting import Counters
 from streams.engine.buffer import OutputBuffer
 from streams.engine.config import EngineConfig
 from streams.engine.processor import DeadLetter, MessageProcessor
+from streams.engine.row_diff import WrittenLeads
 from streams.faust_app.gc_tuning import tune_after_start
 
 
@@ -54,7 +55,8 @@ class WorkerFloors:
 def measure(lines: Iterable[bytes], batch: int = 2_000) -> WorkerFloors:
     """Process ``lines`` as messages of one partition, flushing every ``batch`` of them."""
     config = EngineConfig()
-    buffer = OutputBuffer(config, max_pending=10 * batch, max_age_s=float("inf"))
+    buffer = OutputBuffer(config, max_pending=10 * batch, max_age_s=float("inf"),
+                          written=WrittenLeads.for_process())  # row diffs, as the worker
     rejected: list[DeadLetter] = []
     processor = MessageProcessor({}, buffer, rejected.append, Counters())
     process = processor.process
@@ -84,8 +86,9 @@ def _round(chunk: list[bytes], process: Callable[..., str], buffer: OutputBuffer
     processed = time.perf_counter()
     pending = buffer.take()
     if pending is not None:
-        drained = pending.drain(config)
+        drained = pending.drain(config, None, buffer.written)
         for key, contribution in drained.leads.items():
-            lead_rows(1, key, contribution, 0)
+            lead_rows(1, key, contribution, 0, drained.epochs.get(key))
             event_rows(1, key, drained.states[key])
+        buffer.written.wrote(pending.stored, pending.era)  # as a successful write does
     return processed - started, time.perf_counter() - processed

@@ -94,7 +94,9 @@ class ClickHouseSink:
             self._reconnect = False
         now = _now_ms()
         version = self.version
-        rows = {key: lead_rows(version, key, c, now) for key, c in batch.leads.items()}
+        epochs = batch.epochs
+        rows = {key: lead_rows(version, key, c, now, epochs.get(key))
+                for key, c in batch.leads.items()}
         for key, state in batch.states.items():
             rows[key]["lead_events"] = event_rows(version, key, state)
         refused: list[Refusal] = []

@@ -1,10 +1,10 @@
 """``leadclock diff A B``: what moves between two attribution versions, exactly.
 
 Reads the per-lead tables of each version the way the views read the current one
-(each lead's newest revision, ``FINAL``), sums revenue per (campaign, model, currency)
-and stage counts per (campaign, stage), and returns the keys whose value differs,
-largest move first. All values are integers (minor units, lead counts), so a move is
-exact and "no move" means equal to the unit.
+(``FINAL``, and each lead's credit rows of its newest epoch), sums revenue per
+(campaign, model, currency) and stage counts per (campaign, stage), and returns the
+keys whose value differs, largest move first. All values are integers (minor units,
+lead counts), so a move is exact and "no move" means equal to the unit.
 """
 
 from __future__ import annotations
@@ -16,20 +16,20 @@ from clickhouse_connect.driver.client import Client
 
 from schemas.money import currency_exponent
 
-_LATEST = ("(lead_id, generation, revision) IN (SELECT lead_id, generation, revision "
-           "FROM lead_revisions FINAL WHERE version = {v:UInt32})")
-_REVENUE = f"""
+# Each lead's credit rows of its newest epoch (docs/exactly-once.md, "Row diffs"); stage
+# rows need FINAL only (a stage, once reached, is in every later revision).
+_REVENUE = """
 SELECT campaign_id, model, currency, toInt64(sum(revenue_minor))
-FROM (SELECT lead_id, generation, revision, campaign_id, model, currency, revenue_minor
-      FROM lead_credits FINAL WHERE version = {{v:UInt32}})
-WHERE {_LATEST}
+FROM (SELECT lead_id, generation, if(epoch = 0, revision, epoch) AS lead_epoch, campaign_id,
+             model, currency, revenue_minor
+      FROM lead_credits FINAL WHERE version = {v:UInt32})
+WHERE (lead_id, generation, lead_epoch) IN (SELECT lead_id, generation, epoch
+                                       FROM lead_revisions FINAL WHERE version = {v:UInt32})
 GROUP BY campaign_id, model, currency
 """
-_STAGES = f"""
+_STAGES = """
 SELECT campaign_id, stage, toInt64(count())
-FROM (SELECT lead_id, generation, revision, campaign_id, stage
-      FROM lead_stages FINAL WHERE version = {{v:UInt32}})
-WHERE {_LATEST}
+FROM lead_stages FINAL WHERE version = {v:UInt32}
 GROUP BY campaign_id, stage
 """
 

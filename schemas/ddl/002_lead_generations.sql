@@ -19,8 +19,12 @@ ALTER TABLE lead_reach ADD COLUMN IF NOT EXISTS generation String AFTER lead_id,
 ALTER TABLE lead_stages ADD COLUMN IF NOT EXISTS generation String AFTER lead_id,
     MODIFY ORDER BY (version, lead_id, stage, generation);
 
+-- `epoch` (row diffs: 005 says what it is) joins the key here, not in 005: re-running
+-- this statement must not shrink the key again, and an existing column can never join
+-- it later. In a database migrated before it existed, this adds it (rows read 0).
 ALTER TABLE lead_credits ADD COLUMN IF NOT EXISTS generation String AFTER lead_id,
-    MODIFY ORDER BY (version, lead_id, purchase_event_id, touch_event_id, model, generation);
+    ADD COLUMN IF NOT EXISTS epoch UInt64,
+    MODIFY ORDER BY (version, lead_id, purchase_event_id, touch_event_id, model, generation, epoch);
 
 CREATE OR REPLACE VIEW v_lead_revisions AS
 SELECT lead_id, generation, revision FROM lead_revisions FINAL
@@ -50,13 +54,4 @@ FROM (
 WHERE (lead_id, generation, revision) IN (SELECT lead_id, generation, revision FROM v_lead_revisions)
 GROUP BY campaign_id, stage, window_start;
 
-CREATE OR REPLACE VIEW v_attribution_credits AS
-SELECT lead_id, generation, model, purchase_event_id, touch_event_id, campaign_id, currency,
-       touch_window, purchase_window, touched_at, purchased_at,
-       dateDiff('second', touched_at, purchased_at) AS lag_seconds,
-       revenue_minor, toFloat64(conversions_e9) / 1e9 AS conversions, conversions_e9
-FROM (
-    SELECT * FROM lead_credits FINAL
-    WHERE version = (SELECT version FROM v_current_version)
-)
-WHERE (lead_id, generation, revision) IN (SELECT lead_id, generation, revision FROM v_lead_revisions);
+-- v_attribution_credits: 005 (it reads the credits' epoch column, added there).

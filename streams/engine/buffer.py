@@ -9,6 +9,10 @@ A flush is all-or-nothing from the caller's point of view: the batch is swapped 
 first and, if the write fails, merged back (newer lead states win), so a failed flush
 loses nothing and the caller can retry it. Memory is bounded by the caller: ``full()``
 says when to stop consuming until a flush succeeds.
+
+A lead this buffer wrote successfully before, at the revision it had when it entered
+the batch, is handed over as a row diff (``streams.engine.row_diff``): only its changed
+rows and new events. Every other lead, and any lead after a failed write, goes whole.
 """
 
 from __future__ import annotations
@@ -20,16 +24,11 @@ from dataclasses import dataclass, field
 from schemas.events import Rejection
 from streams.engine.config import EngineConfig
 from streams.engine.contribution import contribution
-from streams.engine.partials import Key, Partials
-from streams.engine.port import (
-    LedgerRow,
-    OutputBatch,
-    PartialWrite,
-    Position,
-    RejectedRow,
-    Writer,
-)
+from streams.engine.partials import Partials
+from streams.engine.pending import Pending
+from streams.engine.port import Position, Writer
 from streams.engine.records import LeadKey
+from streams.engine.row_diff import WrittenLeads
 from streams.engine.state import LeadState
 from streams.engine.truncate import keep_raw
 
@@ -48,62 +47,6 @@ class FlushStats:
 
 
 @dataclass
-class Pending:
-    """What is waiting to be written."""
-
-    leads: dict[LeadKey, LeadState] = field(default_factory=dict)
-    ledger: list[LedgerRow] = field(default_factory=list)
-    rejected: list[RejectedRow] = field(default_factory=list)
-    oldest: float | None = None
-    bases: dict[LeadKey, tuple[LeadState | None, int]] = field(default_factory=dict)
-    """Partials only: each lead's state when it entered the batch (what the partials
-    hold for it until the batch is drained), and its home partition."""
-    applied: bool = False
-    """Partials only: the batch moved the partials (its leads' newest states are in)."""
-    taken: dict[int, frozenset[tuple[str, Key]]] = field(default_factory=dict)
-    """Partials only: the changed keys this batch took to write (given back on failure)."""
-
-    def size(self) -> int:
-        """Leads plus ledger and reject rows waiting."""
-        return len(self.leads) + len(self.ledger) + len(self.rejected)
-
-    def merge_older(self, older: Pending) -> None:
-        """Put a failed batch back behind this newer one (newer lead states win)."""
-        for key, state in older.leads.items():
-            self.leads.setdefault(key, state)
-        # The partials hold the older base again (``give_back`` moved them back), so
-        # it replaces a newer base (the table state after the older batch).
-        self.bases.update(older.bases)
-        self.ledger[:0] = older.ledger
-        self.rejected[:0] = older.rejected
-
-    def drain(self, config: EngineConfig,
-              partials: dict[int, Partials] | None = None) -> OutputBatch:
-        """The batch a writer takes: each lead's contribution at its newest state.
-
-        With ``partials``, each lead first moves its home partition's partials from its
-        base state to its newest one, and the batch carries every changed key.
-        """
-        leads = {key: contribution(state, config) for key, state in self.leads.items()}
-        if partials is None:
-            return OutputBatch(leads, self.ledger, self.rejected, self.leads)
-        for key, new in leads.items():
-            base, home = self.bases[key]
-            part = partials.get(home)
-            if part is None:
-                part = partials[home] = Partials()
-            part.apply(None if base is None else contribution(base, config), new)
-        self.applied = True
-        for home, part in partials.items():
-            keys = part.changed.take()
-            if keys:
-                self.taken[home] = frozenset(keys)
-        writes = tuple(PartialWrite(home, partials[home], keys)
-                       for home, keys in self.taken.items())
-        return OutputBatch(leads, self.ledger, self.rejected, self.leads, writes)
-
-
-@dataclass
 class OutputBuffer:
     """Buffers lead states, ledger rows and rejects until a flush writes them."""
 
@@ -116,6 +59,8 @@ class OutputBuffer:
     partials: dict[int, Partials] | None = None
     """Home partition -> its partials, if this buffer keeps them (then every
     ``put_lead`` must say the lead's previous state and home partition)."""
+    written: WrittenLeads = field(default_factory=WrittenLeads)
+    """What this buffer's writes stored, for row diffs (``streams.engine.row_diff``)."""
     _batch: Pending = field(default_factory=Pending)
     _oldest: float | None = None
     _held: dict[LeadKey, tuple[LeadState | None, int]] = field(default_factory=dict)
@@ -125,11 +70,12 @@ class OutputBuffer:
                  previous: LeadState | None = None, home: int = 0) -> None:
         """Remember the newest state of a lead (generation); written at the next flush.
 
-        With partials, the first ``previous`` of the batch is the lead's base.
+        The first ``previous`` of the batch is the lead's base: the row diff starts from
+        it when this buffer stored exactly that, and so do the partials.
         """
         key = LeadKey(lead_id, generation)
         self._batch.leads[key] = state
-        if self.partials is not None and key not in self._batch.bases:
+        if key not in self._batch.bases:
             held = self._held.pop(key, None)
             self._batch.bases[key] = held if held is not None else (previous, home)
         self._touch()
@@ -191,7 +137,11 @@ class OutputBuffer:
         return batch
 
     def give_back(self, batch: Pending) -> None:
-        """Re-attach a batch whose write failed, behind anything added since."""
+        """Re-attach a batch whose write failed, behind anything added since.
+
+        Any of its rows may or may not have landed, so its leads are written whole next.
+        """
+        self.written.forget(batch.leads)
         self._batch.merge_older(batch)
         if self.partials is not None:
             self._move_back(batch, batch.leads)
@@ -205,8 +155,10 @@ class OutputBuffer:
     def write(self, batch: Pending, writer: Writer) -> int:
         """Write a detached batch; touches no pending state, so it may run off-loop."""
         started = self.clock()
-        refusals = writer.write(batch.drain(self.config, self.partials))
+        refusals = writer.write(batch.drain(self.config, self.partials, self.written))
         self.refused.extend((r.key.lead_id, batch.leads[r.key], r.reason) for r in refusals)
+        self.written.wrote(batch.stored, batch.era)
+        self.written.forget(r.key for r in refusals)
         if self.partials is not None:
             self._unwind(batch, [r.key for r in refusals])
         self.stats.flushes += 1
@@ -240,6 +192,14 @@ class OutputBuffer:
                 self._held[key] = batch.bases[key]
         if refused:
             self._touch()
+
+    def forget_written(self) -> None:
+        """Write every lead whole next time (a rebalance, a version switch).
+
+        After a rebalance another worker may have written this worker's leads; after a
+        version switch the store of the new version holds nothing of this buffer's.
+        """
+        self.written.forget()
 
     def take_refused(self) -> list[Refused]:
         """Leads refused for good since the last call, with why."""

@@ -57,13 +57,19 @@ class OutputBatch:
     """One flush's worth of output, ready for a writer."""
 
     leads: dict[LeadKey, Contribution]
+    """Each changed lead's contribution: whole, or only its changed records (``epochs``)."""
     ledger: list[LedgerRow]
     rejected: list[RejectedRow]
     states: Mapping[LeadKey, LeadState] = field(default_factory=dict)
     """The state (events) behind each contribution, which a store keeps so that a later
-    ``replay --append`` can merge new events into it (``StoredEvents``)."""
+    ``replay --append`` can merge new events into it (``StoredEvents``); for a diff,
+    only the events the store does not hold yet."""
     partials: tuple[PartialWrite, ...] = ()
     """Changed keys of each partition's partials, when the buffer keeps them."""
+    epochs: Mapping[LeadKey, int] = field(default_factory=dict)
+    """Each lead's epoch (``streams.engine.row_diff``): its revision when the lead is
+    written whole, and the epoch of the rows the store holds when ``leads`` and
+    ``states`` hold only what changed. Absent: written whole."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,7 +114,7 @@ class MessageProcessor:
         # changelog before this message's offset is committed.
         kept, outcome = self._accounting.applied(state, event, position)
         self.table[table_key] = encode_state(kept, extra)
-        self.out.put_lead(lead, kept, generation)
+        self.out.put_lead(lead, kept, generation, state if entry is not None else None)
         return outcome
 
     def _reroute(self, event: Event, original_key: bytes | None, value: bytes, home: int,

@@ -23,6 +23,7 @@ from streams.engine.expiry import Watermarks
 from streams.engine.port import Writer
 from streams.engine.processor import DeadLetter, Forward, MessageProcessor
 from streams.engine.routing import ORIGIN_HEADER, HomePartitions, format_position
+from streams.engine.row_diff import WrittenLeads
 from streams.engine.state import LeadState, encode_state
 from streams.faust_app.ack import AckAfterFlush, say
 from streams.faust_app.agent import Agent
@@ -98,7 +99,8 @@ def build_app(
         await deliveries.submit(Outgoing(topics.dlq, record.key, record.value,
                                          record.headers, None, "dead letter"))
 
-    buffer = OutputBuffer(settings.engine)
+    # A token of its own: this worker's credit rows go in epochs of its own (row_diff).
+    buffer = OutputBuffer(settings.engine, written=WrittenLeads.for_process())
     flusher = AckAfterFlush(buffer, writer, dead_letter_lead, deliveries=deliveries,
                             position_of=lambda e: (e.message.tp, e.message.offset))
     ttl = settings.state_ttl
@@ -111,11 +113,13 @@ def build_app(
         forward=lambda fwd: outbox.append(forward_out(topics.rerouted, fwd)))
     guard = OffsetGuard(lambda tp: safety.start_of(app.consumer, tp))
 
-    def forget_offsets(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+    def after_rebalance(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         guard.reset()
         safety.forget()
+        # Another worker may have written our leads meanwhile: write each whole first.
+        buffer.forget_written()
 
-    app.on_partitions_assigned.connect(forget_offsets)
+    app.on_partitions_assigned.connect(after_rebalance)
     sweeper = TableSweeper(table, lambda: app.consumer, safety, topics.roles,
                            Watermarks(ttl)) if ttl else None
     agent = Agent(processor, buffer, flusher, safety, guard, lambda: app.consumer,

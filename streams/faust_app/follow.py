@@ -144,6 +144,7 @@ class Follower:
             processed = dict(agent.positions)
             self.control.use(target.version)
             agent.buffer.config = target.config
+            agent.buffer.forget_written()  # the new version holds none of our rows
             return left, processed
 
         left, processed = await agent.flusher.flush_then(swap)

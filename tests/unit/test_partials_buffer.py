@@ -21,11 +21,12 @@ from streams.engine.contribution import accept
 from streams.engine.exceptions import OutputError
 from streams.engine.partials import Key, Partials, nonzero, rebuild, total
 from streams.engine.port import OutputBatch, Refusal
-from streams.engine.records import Contribution, LeadKey
+from streams.engine.records import Contribution
 from streams.engine.routing import home_partition
 from streams.engine.state import LeadState
 from tests.compare import assert_same
 from tests.oracle import batch
+from tests.row_store import RowStore
 from tests.strategies import DAY_US, event_logs
 from tests.unit.test_partials import _as_answer
 
@@ -34,11 +35,11 @@ CONFIG = EngineConfig(window="1d", lookback_us=3 * DAY_US, half_life_us=DAY_US)
 
 @dataclass
 class _Store:
-    """Per-lead contributions (newest revision wins) and partial rows (last write wins)."""
+    """Per-lead rows (as ClickHouse keeps them) and partial rows (last write wins)."""
 
     fail: list[bool]
     refuse: list[frozenset[str]]
-    leads: dict[LeadKey, Contribution] = field(default_factory=dict)
+    leads: RowStore = field(default_factory=RowStore)
     rows: dict[tuple[int, str, Key], list[int]] = field(default_factory=dict)
     writes: int = 0
 
@@ -48,10 +49,7 @@ class _Store:
             raise OutputError("store: unavailable", retry_after=0.0)
         refuse = self.refuse[n] if n < len(self.refuse) else frozenset()
         refused = [Refusal(key, "refused") for key in out.leads if key.lead_id in refuse]
-        for key, c in out.leads.items():
-            seen = self.leads.get(key)
-            if key.lead_id not in refuse and (seen is None or c.revision >= seen.revision):
-                self.leads[key] = c
+        self.leads.write(out, frozenset(r.key for r in refused))
         for write in out.partials:
             for table, key in write.keys:
                 if table != "as_of":
@@ -61,7 +59,7 @@ class _Store:
 
 def _store_partials(store: _Store, partitions: int) -> list[Partials]:
     split: list[list[Contribution]] = [[] for _ in range(partitions)]
-    for key, c in store.leads.items():
+    for key, c in store.leads.contributions().items():
         split[home_partition(key.lead_id.encode(), partitions)].append(c)
     return [rebuild(cs) for cs in split]
 

@@ -141,7 +141,8 @@ class _RecordingSink:
     def __init__(self) -> None:
         self.states: dict[tuple[str, str], LeadState] = {}
 
-    def put_lead(self, lead_id: str, state: LeadState, generation: str = "") -> None:
+    def put_lead(self, lead_id: str, state: LeadState, generation: str = "",
+                 previous: LeadState | None = None, home: int = 0) -> None:
         self.states[(lead_id, generation)] = state
 
     def put_ledger(self, *_: object) -> None:

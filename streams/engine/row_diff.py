@@ -1,0 +1,157 @@
+"""Write only what a lead's new events changed: credit diffs and new events.
+
+Issue 12, goal 5. A lead's contribution is absolute (``streams.engine.records``), and
+writing it whole at every flush makes the work per event grow with the lead's history:
+its credits are purchases x touches x models, so 89 rows at a lead's 14th event, most
+of them unchanged. A flush may instead write, of a lead the store already holds at the
+revision the batch started from,
+
+* its credits whose identity is new or whose values changed,
+* its events that are new,
+* its reach and stage rows and its revision row whole, as before (a handful per lead).
+
+**Epochs.** Credit rows carry an *epoch* in their sorting key: a whole write starts
+one, the diffs after it keep it, and ``lead_revisions`` says which epoch is the lead's
+current one; the views read the credit rows of that epoch only (per identity its newest
+revision, ``FINAL``). So a credit that disappears (a late, earlier touch takes a
+first-touch credit from another touch) needs no delete: the lead is written whole in a
+new epoch. Each epoch is one writer's own sequence of writes: its number holds a token
+drawn by the process (``WrittenLeads.for_process``) and a count of its whole writes, so
+rows written by another worker, or before a crash, from another history of the lead,
+are in another epoch and can neither be read with this one nor replace its rows. A
+whole write of revision N in any epoch holds a complete contribution, and the head with
+the highest revision wins, exactly as before (docs/exactly-once.md).
+
+Reach and stage rows stay whole at every flush: their views read every row with
+``FINAL`` (no epoch, no revision filter, for speed), which is exact only while the
+highest revision of each row is a whole write's.
+
+**What is known.** "The store holds the lead at revision r in epoch e" is only known
+for a write this process made and saw succeed: :class:`WrittenLeads` remembers it per
+lead. A lead it does not know (a start, a rebalance, a failed or refused write, a
+version switch) is written whole, so the first write of every lead after a restart
+repairs it whole, as before. A buffer without a process token (the replay) writes
+every lead whole, with the revision as its epoch (deterministic, like its rows).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from typing import Final
+
+from streams.engine.records import Contribution, Credit, LeadKey
+from streams.engine.state import LeadState
+
+MAX_REMEMBERED: Final = 250_000
+"""Leads :class:`WrittenLeads` remembers (~60 MB); beyond it the least recently written
+half is forgotten, and those leads are written whole next time."""
+
+COUNTER_BITS: Final = 40
+"""A worker's epoch is ``token << 40 | n``: its n-th whole write (2**40 of them)."""
+TOKEN_LIMIT: Final = 2**23
+"""Tokens are 1 .. 2**23 - 1, so an epoch fits an Int64 as well as the UInt64 column."""
+
+
+def changed_credits(base: Contribution, new: Contribution) -> tuple[Credit, ...] | None:
+    """``new``'s credits that are new or differ from ``base``'s; None if one disappeared.
+
+    A credit's identity is its sorting key past the lead: (purchase, touch, model).
+    """
+    before = {(c.purchase_event_id, c.touch_event_id, c.model): c for c in base.credits}
+    changed: list[Credit] = []
+    kept = 0
+    for credit in new.credits:
+        old = before.get((credit.purchase_event_id, credit.touch_event_id, credit.model))
+        if old is None:
+            changed.append(credit)
+            continue
+        kept += 1
+        if old != credit:
+            changed.append(credit)
+    if kept != len(before):
+        return None
+    return tuple(changed)
+
+
+def diff(base: Contribution, new: Contribution) -> Contribution | None:
+    """What to write of ``new`` over ``base``: all but unchanged credits; None: whole."""
+    credits = changed_credits(base, new)
+    return None if credits is None else replace(new, credits=credits)
+
+
+def new_events(base: LeadState, state: LeadState) -> LeadState:
+    """The events of ``state`` that ``base`` does not hold (``base`` is an older state)."""
+    seen = {t.event_id for t in base.touches}
+    seen.update(p.event_id for p in base.purchases)
+    return LeadState(tuple(t for t in state.touches if t.event_id not in seen),
+                     tuple(p for p in state.purchases if p.event_id not in seen))
+
+
+@dataclass
+class WrittenLeads:
+    """Per lead, the revision and epoch of this process's last successful write of it."""
+
+    token: int = 0
+    """This process's epoch token (0: no diffs, every lead written whole)."""
+    wholes: int = 0
+    """Whole writes so far: each starts an epoch no other write of this process has."""
+    limit: int = MAX_REMEMBERED
+    era: int = 0
+    """Counts ``forget()`` of everything: a write drained in an older era is not kept
+    (it may end on the flush thread after a rebalance forgot everything)."""
+    _known: dict[LeadKey, tuple[int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def for_process(cls) -> WrittenLeads:
+        """With a random token of its own (a worker: diffs on, epochs of its own)."""
+        return cls(token=secrets.randbelow(TOKEN_LIMIT - 1) + 1)
+
+    def whole_epoch(self, revision: int) -> int:
+        """A new epoch for a whole write of a lead at ``revision``.
+
+        Without a token it is the revision (what every write was before epochs: a
+        replay's rows stay deterministic); with one, the next number of this process.
+        """
+        if not self.token:
+            return revision
+        self.wholes += 1
+        return self.token << COUNTER_BITS | self.wholes
+
+    def epoch_over(self, key: LeadKey, base_revision: int) -> int | None:
+        """The epoch to diff in, if the store holds this lead at ``base_revision``."""
+        if not self.token:
+            return None
+        known = self._known.get(key)
+        if known is None or known[0] != base_revision:
+            return None
+        return known[1]
+
+    def wrote(self, written: Iterable[tuple[LeadKey, int, int]], era: int) -> None:
+        """These leads are now stored at (revision, epoch), by a write drained in ``era``."""
+        if era != self.era:
+            return
+        known = self._known
+        for key, revision, epoch in written:
+            known.pop(key, None)  # re-inserted last: the dict's order is recency
+            known[key] = (revision, epoch)
+        if len(known) > self.limit:
+            for key in list(islice(iter(known), len(known) - self.limit // 2)):
+                del known[key]
+
+    def forget(self, keys: Iterable[LeadKey] | None = None) -> None:
+        """What the store holds for these leads (all: None) is no longer known."""
+        if keys is None:
+            self._known.clear()
+            self.era += 1
+            return
+        for key in keys:
+            self._known.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def __iter__(self) -> Iterator[LeadKey]:
+        return iter(self._known)
