@@ -88,7 +88,7 @@ def _round(chunk: list[bytes], process: Callable[..., str], buffer: OutputBuffer
     if pending is not None:
         drained = pending.drain(config, None, buffer.written)
         for key, contribution in drained.leads.items():
-            lead_rows(1, key, contribution, 0, drained.epochs.get(key))
+            lead_rows(1, key, contribution, 0, drained.lineages.get(key))
             event_rows(1, key, drained.states[key])
         buffer.written.wrote(pending.stored, pending.era)  # as a successful write does
     return processed - started, time.perf_counter() - processed

@@ -29,12 +29,12 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "lead_credits": ("version", "lead_id", "generation", "purchase_event_id",
                      "touch_event_id", "model", "campaign_id", "currency", "touch_window",
                      "purchase_window", "touched_at", "purchased_at", "revenue_minor",
-                     "conversions_e9", "revision", "epoch"),
+                     "conversions_e9", "revision", "lineage"),
     # Written after the tables above: the views move a lead to a revision after its rows.
     # It also carries the lead's own facts (newest event, first purchase: SPEC §6).
     "lead_revisions": ("version", "lead_id", "generation", "revision", "written_at",
                        "last_event_at", "first_purchase_at", "first_purchase_window",
-                       "epoch"),
+                       "lineage"),
     "ingest_ledger": ("source", "partition", "offset", "outcome", "lead_id", "event_id",
                       "recorded_at"),
     "rejected_events": ("raw", "reason", "rejected_at", "source", "partition", "offset",
@@ -50,15 +50,15 @@ REVISION_AT: Final = COLUMNS["lead_revisions"].index("revision")
 
 
 def lead_rows(
-    version: int, key: LeadKey, c: Contribution, now_ms: int, epoch: int | None = None
+    version: int, key: LeadKey, c: Contribution, now_ms: int, lineage: int | None = None
 ) -> dict[str, list[Row]]:
     """The rows of one lead (generation) at one revision, by table.
 
-    ``c`` holds all the lead's records (a whole write, ``epoch`` None: its revision) or
-    only the changed ones, in the lead's current ``epoch`` (``streams.engine.row_diff``).
+    ``c`` holds all the lead's records (a whole write, ``lineage`` None: its revision) or
+    only the changed ones, in the lead's current ``lineage`` (``streams.engine.row_diff``).
     """
     rev = c.revision
-    epoch = rev if epoch is None else epoch
+    lineage = rev if lineage is None else lineage
     lead_id, gen = key
     return {
         "lead_reach": [
@@ -75,13 +75,13 @@ def lead_rows(
             (version, lead_id, gen, d.purchase_event_id, d.touch_event_id, d.model, d.campaign_id,
              d.currency, d.touch_window_us // US, d.purchase_window_us // US,
              d.touched_at_us, d.purchased_at_us, d.revenue_minor, d.conversions_e9, rev,
-             epoch)
+             lineage)
             for d in c.credits
         ],
         "lead_revisions": [(
             version, lead_id, gen, rev, now_ms, c.last_event_at_us, c.first_purchase_at_us,
             None if c.first_purchase_window_us is None else c.first_purchase_window_us // US,
-            epoch,
+            lineage,
         )],
     }
 

@@ -94,8 +94,8 @@ class ClickHouseSink:
             self._reconnect = False
         now = _now_ms()
         version = self.version
-        epochs = batch.epochs
-        rows = {key: lead_rows(version, key, c, now, epochs.get(key))
+        lineages = batch.lineages
+        rows = {key: lead_rows(version, key, c, now, lineages.get(key))
                 for key, c in batch.leads.items()}
         for key, state in batch.states.items():
             rows[key]["lead_events"] = event_rows(version, key, state)

@@ -1,7 +1,7 @@
 """``leadclock diff A B``: what moves between two attribution versions, exactly.
 
 Reads the per-lead tables of each version the way the views read the current one
-(``FINAL``, and each lead's credit rows of its newest epoch), sums revenue per
+(``FINAL``, and each lead's credit rows of its newest lineage), sums revenue per
 (campaign, model, currency) and stage counts per (campaign, stage), and returns the
 keys whose value differs, largest move first. All values are integers (minor units,
 lead counts), so a move is exact and "no move" means equal to the unit.
@@ -16,14 +16,14 @@ from clickhouse_connect.driver.client import Client
 
 from schemas.money import currency_exponent
 
-# Each lead's credit rows of its newest epoch (docs/exactly-once.md, "Row diffs"); stage
+# Each lead's credit rows of its newest lineage (docs/exactly-once.md, "Row diffs"); stage
 # rows need FINAL only (a stage, once reached, is in every later revision).
 _REVENUE = """
 SELECT campaign_id, model, currency, toInt64(sum(revenue_minor))
-FROM (SELECT lead_id, generation, if(epoch = 0, revision, epoch) AS lead_epoch, campaign_id,
+FROM (SELECT lead_id, generation, if(lineage = 0, revision, lineage) AS lead_lineage, campaign_id,
              model, currency, revenue_minor
       FROM lead_credits FINAL WHERE version = {v:UInt32})
-WHERE (lead_id, generation, lead_epoch) IN (SELECT lead_id, generation, epoch
+WHERE (lead_id, generation, lead_lineage) IN (SELECT lead_id, generation, lineage
                                        FROM lead_revisions FINAL WHERE version = {v:UInt32})
 GROUP BY campaign_id, model, currency
 """

@@ -2,9 +2,9 @@
 
 Independent of ``streams.engine.row_diff``: it knows only the tables' rules
 (``schemas/ddl``): per lead and sorting key (a reach or stage row's identity; a
-credit's identity and epoch) the row of the highest revision is kept, the later write
+credit's identity and lineage) the row of the highest revision is kept, the later write
 on a tie (ReplacingMergeTree read with FINAL); the lead's revision row likewise; the
-views read the reach and stage rows as they are and the credit rows of the epoch of
+views read the reach and stage rows as they are and the credit rows of the lineage of
 the lead's revision row. So a writer that sends credit diffs is checked against the
 rows it would have stored by writing every lead whole.
 """
@@ -18,7 +18,7 @@ from streams.engine.port import OutputBatch
 from streams.engine.records import Contribution, LeadKey
 
 Stored = tuple[int, int, object]
-"""(revision, epoch, record)."""
+"""(revision, lineage, record)."""
 
 
 def _identities(c: Contribution) -> Iterable[tuple[str, Hashable, object]]:
@@ -54,35 +54,35 @@ class RowStore:
 
     rows: dict[LeadKey, dict[tuple[str, Hashable], Stored]] = field(default_factory=dict)
     heads: dict[LeadKey, tuple[int, int, Contribution]] = field(default_factory=dict)
-    """lead_revisions: (revision, epoch, the contribution whose facts the row holds)."""
+    """lead_revisions: (revision, lineage, the contribution whose facts the row holds)."""
 
     def write(self, batch: OutputBatch, refused: frozenset[LeadKey] = frozenset()) -> None:
         """Insert the batch's lead rows (a refused lead's rows are deleted again)."""
         for key, c in batch.leads.items():
             if key not in refused:
-                self.insert(key, c, batch.epochs.get(key, c.revision))
+                self.insert(key, c, batch.lineages.get(key, c.revision))
 
-    def insert(self, key: LeadKey, c: Contribution, epoch: int) -> None:
-        """One lead's rows at ``c.revision`` in ``epoch``: the newer (or later) row wins."""
+    def insert(self, key: LeadKey, c: Contribution, lineage: int) -> None:
+        """One lead's rows at ``c.revision`` in ``lineage``: the newer (or later) row wins."""
         rows = self.rows.setdefault(key, {})
         for table, identity, record in _identities(c):
-            sort_key = (table, (identity, epoch) if table == "lead_credits" else identity)
+            sort_key = (table, (identity, lineage) if table == "lead_credits" else identity)
             old = rows.get(sort_key)
             if old is None or c.revision >= old[0]:
-                rows[sort_key] = (c.revision, epoch, record)
+                rows[sort_key] = (c.revision, lineage, record)
         head = self.heads.get(key)
         if head is None or c.revision >= head[0]:
-            self.heads[key] = (c.revision, epoch, c)
+            self.heads[key] = (c.revision, lineage, c)
 
     def read(self, key: LeadKey) -> Contribution | None:
         """What the views read of a lead: its records, sorted by identity, and facts."""
         head = self.heads.get(key)
         if head is None:
             return None
-        _, epoch, facts = head
-        return _assemble(((table, sort_key, record) for (table, sort_key), (_, row_epoch, record)
+        _, lineage, facts = head
+        return _assemble(((table, sort_key, record) for (table, sort_key), (_, row_lineage, record)
                           in self.rows.get(key, {}).items()
-                          if table != "lead_credits" or row_epoch == epoch), facts)
+                          if table != "lead_credits" or row_lineage == lineage), facts)
 
     def contributions(self) -> dict[LeadKey, Contribution]:
         """Every stored lead, as the views read it."""

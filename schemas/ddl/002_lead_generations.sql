@@ -19,12 +19,12 @@ ALTER TABLE lead_reach ADD COLUMN IF NOT EXISTS generation String AFTER lead_id,
 ALTER TABLE lead_stages ADD COLUMN IF NOT EXISTS generation String AFTER lead_id,
     MODIFY ORDER BY (version, lead_id, stage, generation);
 
--- `epoch` (row diffs: 005 says what it is) joins the key here, not in 005: re-running
+-- `lineage` (row diffs: 005 says what it is) joins the key here, not in 005: re-running
 -- this statement must not shrink the key again, and an existing column can never join
 -- it later. In a database migrated before it existed, this adds it (rows read 0).
 ALTER TABLE lead_credits ADD COLUMN IF NOT EXISTS generation String AFTER lead_id,
-    ADD COLUMN IF NOT EXISTS epoch UInt64,
-    MODIFY ORDER BY (version, lead_id, purchase_event_id, touch_event_id, model, generation, epoch);
+    ADD COLUMN IF NOT EXISTS lineage UInt64,
+    MODIFY ORDER BY (version, lead_id, purchase_event_id, touch_event_id, model, generation, lineage);
 
 CREATE OR REPLACE VIEW v_lead_revisions AS
 SELECT lead_id, generation, revision FROM lead_revisions FINAL
@@ -54,4 +54,4 @@ FROM (
 WHERE (lead_id, generation, revision) IN (SELECT lead_id, generation, revision FROM v_lead_revisions)
 GROUP BY campaign_id, stage, window_start;
 
--- v_attribution_credits: 005 (it reads the credits' epoch column, added there).
+-- v_attribution_credits: 005 (it reads lead_revisions' lineage column, added there).

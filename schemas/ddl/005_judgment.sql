@@ -19,17 +19,17 @@ ALTER TABLE lead_revisions
     ADD COLUMN IF NOT EXISTS first_purchase_window Nullable(DateTime('UTC'));
 
 -- Row diffs (docs/exactly-once.md, "Row diffs"): a flush writes only the credits a
--- lead's new events changed. A whole write of a lead starts an epoch (a token of the
+-- lead's new events changed. A whole write of a lead starts a lineage (a token of the
 -- writing process and the revision), a diff keeps it, and credit rows carry it in their
--- sorting key, so rows of different epochs never replace each other; the lead's
--- revision row says its current epoch, and the views read, per lead, the credit rows of
--- that epoch (each identity at its newest revision). The credits' epoch joins their
+-- sorting key, so rows of different lineages never replace each other; the lead's
+-- revision row says its current lineage, and the views read, per lead, the credit rows of
+-- that lineage (each identity at its newest revision). The credits' lineage joins their
 -- key in 002 (a column joins a sorting key only in the ALTER that adds it, and without
--- a DEFAULT), so credit rows written before it existed read epoch 0; they were all
--- whole writes, and are matched by revision as before: a credit row's epoch key is
--- if(epoch = 0, revision, epoch), and a revision row written before reads its revision
--- as epoch.
-ALTER TABLE lead_revisions ADD COLUMN IF NOT EXISTS epoch UInt64 DEFAULT revision;
+-- a DEFAULT), so credit rows written before it existed read lineage 0; they were all
+-- whole writes, and are matched by revision as before: a credit row's lineage key is
+-- if(lineage = 0, revision, lineage), and a revision row written before reads its revision
+-- as lineage.
+ALTER TABLE lead_revisions ADD COLUMN IF NOT EXISTS lineage UInt64 DEFAULT revision;
 
 CREATE OR REPLACE VIEW v_attribution_credits AS
 SELECT lead_id, generation, model, purchase_event_id, touch_event_id, campaign_id, currency,
@@ -40,8 +40,8 @@ FROM (
     SELECT * FROM lead_credits FINAL
     WHERE version = (SELECT version FROM v_current_version)
 )
-WHERE (lead_id, generation, if(epoch = 0, revision, epoch)) IN (
-    SELECT lead_id, generation, epoch FROM lead_revisions FINAL
+WHERE (lead_id, generation, if(lineage = 0, revision, lineage)) IN (
+    SELECT lead_id, generation, lineage FROM lead_revisions FINAL
     WHERE version = (SELECT version FROM v_current_version));
 
 -- The campaign registry (leadclock campaigns load). Global, not per attribution
@@ -112,8 +112,8 @@ FROM (
     SELECT * FROM lead_credits FINAL
     WHERE version = {version:UInt32}
 )
-WHERE {version:UInt32} = 4294967295 OR (lead_id, generation, if(epoch = 0, revision, epoch)) IN (
-    SELECT lead_id, generation, epoch FROM lead_revisions FINAL WHERE version = {version:UInt32});
+WHERE {version:UInt32} = 4294967295 OR (lead_id, generation, if(lineage = 0, revision, lineage)) IN (
+    SELECT lead_id, generation, lineage FROM lead_revisions FINAL WHERE version = {version:UInt32});
 
 -- Per campaign: touches and distinct leads reached (all-time, exact).
 CREATE OR REPLACE VIEW pv_campaign_reach AS

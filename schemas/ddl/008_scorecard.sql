@@ -57,8 +57,8 @@ WITH
             UNION ALL
             SELECT campaign_id, model, currency, revenue_minor, 1
             FROM lead_credits FINAL
-            WHERE version = plan.3 AND (plan.3 = 4294967295 OR (lead_id, generation, if(epoch = 0, revision, epoch)) IN (
-                SELECT lead_id, generation, epoch FROM lead_revisions FINAL
+            WHERE version = plan.3 AND (plan.3 = 4294967295 OR (lead_id, generation, if(lineage = 0, revision, lineage)) IN (
+                SELECT lead_id, generation, lineage FROM lead_revisions FINAL
                 WHERE version = plan.3))
         )
         GROUP BY campaign_id, model, currency

@@ -32,7 +32,7 @@ class Pending:
     store and the partials hold for it until the batch is written), and its home
     partition (partials only)."""
     stored: list[tuple[LeadKey, int, int]] = field(default_factory=list)
-    """Set by ``drain``: (lead, revision, epoch) the store holds once the write succeeds."""
+    """Set by ``drain``: (lead, revision, lineage) the store holds once the write succeeds."""
     era: int = 0
     """``WrittenLeads.era`` when drained (a write that outlives a rebalance is not kept)."""
     applied: bool = False
@@ -63,9 +63,9 @@ class Pending:
         base state to its newest one, and the batch carries every changed key.
         """
         leads = {key: contribution(state, config) for key, state in self.leads.items()}
-        rows, states, epochs = self._diffs(leads, config, written)
+        rows, states, lineages = self._diffs(leads, config, written)
         if partials is None:
-            return OutputBatch(rows, self.ledger, self.rejected, states, epochs=epochs)
+            return OutputBatch(rows, self.ledger, self.rejected, states, lineages=lineages)
         for key, new in leads.items():
             base, home = self.bases[key]
             part = partials.get(home)
@@ -79,38 +79,38 @@ class Pending:
                 self.taken[home] = frozenset(keys)
         writes = tuple(PartialWrite(home, partials[home], keys)
                        for home, keys in self.taken.items())
-        return OutputBatch(rows, self.ledger, self.rejected, states, writes, epochs)
+        return OutputBatch(rows, self.ledger, self.rejected, states, writes, lineages)
 
     def _diffs(self, leads: dict[LeadKey, Contribution], config: EngineConfig,
                written: WrittenLeads | None,
                ) -> tuple[dict[LeadKey, Contribution], dict[LeadKey, LeadState],
                           dict[LeadKey, int]]:
-        """Rows, events and epoch of each lead to write: a diff where the store allows."""
+        """Rows, events and lineage of each lead to write: a diff where the store allows."""
         self.era = 0 if written is None else written.era
         self.stored = []
         rows, states = dict(leads), dict(self.leads)
-        epochs: dict[LeadKey, int] = {}
+        lineages: dict[LeadKey, int] = {}
         for key, new in leads.items():
             changed = None if written is None else self._diff(key, new, config, written)
             if changed is not None:
-                rows[key], states[key], epoch = changed
-            else:  # a whole write starts an epoch
-                epoch = new.revision if written is None else written.whole_epoch(new.revision)
-            epochs[key] = epoch
-            self.stored.append((key, new.revision, epoch))
-        return rows, states, epochs
+                rows[key], states[key], lineage = changed
+            else:  # a whole write starts a lineage
+                lineage = new.revision if written is None else written.whole_lineage(new.revision)
+            lineages[key] = lineage
+            self.stored.append((key, new.revision, lineage))
+        return rows, states, lineages
 
     def _diff(self, key: LeadKey, new: Contribution, config: EngineConfig,
               written: WrittenLeads) -> tuple[Contribution, LeadState, int] | None:
-        """The lead's changed rows, new events and epoch; None: write it whole."""
+        """The lead's changed rows, new events and lineage; None: write it whole."""
         base = self.bases.get(key, (None, 0))[0]
         if base is None:
             return None
-        epoch = written.epoch_over(key, revision(base))
-        if epoch is None:
+        lineage = written.lineage_over(key, revision(base))
+        if lineage is None:
             return None
         # Without credits now, the base (an older state of this one) had none either.
         rows = diff(contribution(base, config), new) if new.credits else new
         if rows is None:
             return None
-        return rows, new_events(base, self.leads[key]), epoch
+        return rows, new_events(base, self.leads[key]), lineage

@@ -57,7 +57,7 @@ class OutputBatch:
     """One flush's worth of output, ready for a writer."""
 
     leads: dict[LeadKey, Contribution]
-    """Each changed lead's contribution: whole, or only its changed records (``epochs``)."""
+    """Each changed lead's contribution: whole, or only its changed records (``lineages``)."""
     ledger: list[LedgerRow]
     rejected: list[RejectedRow]
     states: Mapping[LeadKey, LeadState] = field(default_factory=dict)
@@ -66,9 +66,9 @@ class OutputBatch:
     only the events the store does not hold yet."""
     partials: tuple[PartialWrite, ...] = ()
     """Changed keys of each partition's partials, when the buffer keeps them."""
-    epochs: Mapping[LeadKey, int] = field(default_factory=dict)
-    """Each lead's epoch (``streams.engine.row_diff``): its revision when the lead is
-    written whole, and the epoch of the rows the store holds when ``leads`` and
+    lineages: Mapping[LeadKey, int] = field(default_factory=dict)
+    """Each lead's lineage (``streams.engine.row_diff``): its revision when the lead is
+    written whole, and the lineage of the rows the store holds when ``leads`` and
     ``states`` hold only what changed. Absent: written whole."""
 
 

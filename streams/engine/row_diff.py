@@ -10,28 +10,28 @@ revision the batch started from,
 * its events that are new,
 * its reach and stage rows and its revision row whole, as before (a handful per lead).
 
-**Epochs.** Credit rows carry an *epoch* in their sorting key: a whole write starts
-one, the diffs after it keep it, and ``lead_revisions`` says which epoch is the lead's
-current one; the views read the credit rows of that epoch only (per identity its newest
+**Lineages.** Credit rows carry a *lineage* in their sorting key: a whole write starts
+one, the diffs after it keep it, and ``lead_revisions`` says which lineage is the lead's
+current one; the views read the credit rows of that lineage only (per identity its newest
 revision, ``FINAL``). So a credit that disappears (a late, earlier touch takes a
 first-touch credit from another touch) needs no delete: the lead is written whole in a
-new epoch. Each epoch is one writer's own sequence of writes: its number holds a token
+new lineage. Each lineage is one writer's own sequence of writes: its number holds a token
 drawn by the process (``WrittenLeads.for_process``) and a count of its whole writes, so
 rows written by another worker, or before a crash, from another history of the lead,
-are in another epoch and can neither be read with this one nor replace its rows. A
-whole write of revision N in any epoch holds a complete contribution, and the head with
+are in another lineage and can neither be read with this one nor replace its rows. A
+whole write of revision N in any lineage holds a complete contribution, and the head with
 the highest revision wins, exactly as before (docs/exactly-once.md).
 
 Reach and stage rows stay whole at every flush: their views read every row with
-``FINAL`` (no epoch, no revision filter, for speed), which is exact only while the
+``FINAL`` (no lineage, no revision filter, for speed), which is exact only while the
 highest revision of each row is a whole write's.
 
-**What is known.** "The store holds the lead at revision r in epoch e" is only known
+**What is known.** "The store holds the lead at revision r in lineage e" is only known
 for a write this process made and saw succeed: :class:`WrittenLeads` remembers it per
 lead. A lead it does not know (a start, a rebalance, a failed or refused write, a
 version switch) is written whole, so the first write of every lead after a restart
 repairs it whole, as before. A buffer without a process token (the replay) writes
-every lead whole, with the revision as its epoch (deterministic, like its rows).
+every lead whole, with the revision as its lineage (deterministic, like its rows).
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ MAX_REMEMBERED: Final = 250_000
 half is forgotten, and those leads are written whole next time."""
 
 COUNTER_BITS: Final = 40
-"""A worker's epoch is ``token << 40 | n``: its n-th whole write (2**40 of them)."""
+"""A worker's lineage is ``token << 40 | n``: its n-th whole write (2**40 of them)."""
 TOKEN_LIMIT: Final = 2**23
-"""Tokens are 1 .. 2**23 - 1, so an epoch fits an Int64 as well as the UInt64 column."""
+"""Tokens are 1 .. 2**23 - 1, so a lineage fits an Int64 as well as the UInt64 column."""
 
 
 def changed_credits(base: Contribution, new: Contribution) -> tuple[Credit, ...] | None:
@@ -92,12 +92,12 @@ def new_events(base: LeadState, state: LeadState) -> LeadState:
 
 @dataclass
 class WrittenLeads:
-    """Per lead, the revision and epoch of this process's last successful write of it."""
+    """Per lead, the revision and lineage of this process's last successful write of it."""
 
     token: int = 0
-    """This process's epoch token (0: no diffs, every lead written whole)."""
+    """This process's lineage token (0: no diffs, every lead written whole)."""
     wholes: int = 0
-    """Whole writes so far: each starts an epoch no other write of this process has."""
+    """Whole writes so far: each starts a lineage no other write of this process has."""
     limit: int = MAX_REMEMBERED
     era: int = 0
     """Counts ``forget()`` of everything: a write drained in an older era is not kept
@@ -106,13 +106,13 @@ class WrittenLeads:
 
     @classmethod
     def for_process(cls) -> WrittenLeads:
-        """With a random token of its own (a worker: diffs on, epochs of its own)."""
+        """With a random token of its own (a worker: diffs on, lineages of its own)."""
         return cls(token=secrets.randbelow(TOKEN_LIMIT - 1) + 1)
 
-    def whole_epoch(self, revision: int) -> int:
-        """A new epoch for a whole write of a lead at ``revision``.
+    def whole_lineage(self, revision: int) -> int:
+        """A new lineage for a whole write of a lead at ``revision``.
 
-        Without a token it is the revision (what every write was before epochs: a
+        Without a token it is the revision (what every write was before lineages: a
         replay's rows stay deterministic); with one, the next number of this process.
         """
         if not self.token:
@@ -120,8 +120,8 @@ class WrittenLeads:
         self.wholes += 1
         return self.token << COUNTER_BITS | self.wholes
 
-    def epoch_over(self, key: LeadKey, base_revision: int) -> int | None:
-        """The epoch to diff in, if the store holds this lead at ``base_revision``."""
+    def lineage_over(self, key: LeadKey, base_revision: int) -> int | None:
+        """The lineage to diff in, if the store holds this lead at ``base_revision``."""
         if not self.token:
             return None
         known = self._known.get(key)
@@ -130,13 +130,13 @@ class WrittenLeads:
         return known[1]
 
     def wrote(self, written: Iterable[tuple[LeadKey, int, int]], era: int) -> None:
-        """These leads are now stored at (revision, epoch), by a write drained in ``era``."""
+        """These leads are now stored at (revision, lineage), by a write drained in ``era``."""
         if era != self.era:
             return
         known = self._known
-        for key, revision, epoch in written:
+        for key, revision, lineage in written:
             known.pop(key, None)  # re-inserted last: the dict's order is recency
-            known[key] = (revision, epoch)
+            known[key] = (revision, lineage)
         if len(known) > self.limit:
             for key in list(islice(iter(known), len(known) - self.limit // 2)):
                 del known[key]

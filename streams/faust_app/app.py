@@ -99,7 +99,7 @@ def build_app(
         await deliveries.submit(Outgoing(topics.dlq, record.key, record.value,
                                          record.headers, None, "dead letter"))
 
-    # A token of its own: this worker's credit rows go in epochs of its own (row_diff).
+    # A token of its own: this worker's credit rows go in lineages of its own (row_diff).
     buffer = OutputBuffer(settings.engine, written=WrittenLeads.for_process())
     flusher = AckAfterFlush(buffer, writer, dead_letter_lead, deliveries=deliveries,
                             position_of=lambda e: (e.message.tp, e.message.offset))

@@ -50,7 +50,7 @@ class _Store:
         if n < len(self.fail) and self.fail[n]:
             if n % 2:  # half the failures land some rows first
                 self.rows.write(OutputBatch(dict(list(out.leads.items())[:1]), [], [],
-                                            epochs=out.epochs))
+                                            lineages=out.lineages))
             raise OutputError("store: unavailable", retry_after=0.0)
         refuse = self.refuse[n] if n < len(self.refuse) else frozenset()
         refused = [Refusal(key, "refused") for key in out.leads if key.lead_id in refuse]
@@ -194,14 +194,14 @@ def test_each_flush_writes_only_what_changed() -> None:
     _run(events, worker, [True], [False], [])
     first, *later = store.batches
     token = worker.buffer.written.token << 40
-    assert first.epochs == {LeadKey("L"): token | 1}
+    assert first.lineages == {LeadKey("L"): token | 1}
     for out in later:  # each diff holds the one new event; the whole write all seven
         held = out.states[LeadKey("L")]
         assert len(held.touches) + len(held.purchases) == (
-            7 if out.epochs[LeadKey("L")] == token | 2 else 1)
+            7 if out.lineages[LeadKey("L")] == token | 2 else 1)
     # The late first touch takes first-touch credits away: that flush is whole, in the
-    # worker's second epoch; every other flush after the first is a diff in its first.
-    assert [out.epochs[LeadKey("L")] - token for out in store.batches] == [1] * 6 + [2]
+    # worker's second lineage; every other flush after the first is a diff in its first.
+    assert [out.lineages[LeadKey("L")] - token for out in store.batches] == [1] * 6 + [2]
     diff = store.batches[3].leads[LeadKey("L")]  # t3: a touch after p1, before p2
     assert not diff.credits and len(diff.reach) == 3  # reach is written whole
     # p2's path is t1..t4: 1 + 1 + 4 x 3 new credits; p1's eight stay where they are.
@@ -219,16 +219,16 @@ def _state(events: list[Event]) -> LeadState:
 
 
 def test_a_diff_needs_the_revision_this_buffer_stored() -> None:
-    assert WrittenLeads().epoch_over(LeadKey("L"), 0) is None  # no token: always whole
+    assert WrittenLeads().lineage_over(LeadKey("L"), 0) is None  # no token: always whole
     written = WrittenLeads(token=3)
     key = LeadKey("L")
     written.wrote([(key, 3, 2)], written.era)
-    assert written.epoch_over(key, 3) == 2
-    assert written.epoch_over(key, 4) is None  # the store holds another state
+    assert written.lineage_over(key, 3) == 2
+    assert written.lineage_over(key, 4) is None  # the store holds another state
     era = written.era
     written.forget()
     written.wrote([(key, 3, 2)], era)  # a write drained before the rebalance
-    assert written.epoch_over(key, 3) is None
+    assert written.lineage_over(key, 3) is None
 
 
 def test_the_least_recently_written_are_forgotten_first() -> None:
@@ -238,12 +238,12 @@ def test_the_least_recently_written_are_forgotten_first() -> None:
     written.wrote([(keys[0], 2, 1)], 0)  # L0 is now the most recent
     written.wrote([(keys[4], 1, 1)], 0)
     assert set(written) == {keys[0], keys[4]}
-    assert written.epoch_over(keys[0], 2) == 1
+    assert written.lineage_over(keys[0], 2) == 1
 
 
 def test_diffs_in_clickhouse_read_as_the_oracle(client: Client) -> None:
     """Flush after every event (all diffs but the first and the late touch's): the
-    views equal the oracle, and the credit rows of the older epoch are not read."""
+    views equal the oracle, and the credit rows of the older lineage are not read."""
     events = [*_events(), Touch("t5", "M", "spring", "click", T0),
               Purchase("p3", "M", T0 + 5, 700, "USD"), Touch("t6", "M", "autumn", "call", T0 + 3)]
     buffer = OutputBuffer(CONFIG, written=WrittenLeads.for_process())
