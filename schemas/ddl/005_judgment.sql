@@ -19,8 +19,9 @@ ALTER TABLE lead_revisions
     ADD COLUMN IF NOT EXISTS first_purchase_window Nullable(DateTime('UTC'));
 
 -- Row diffs (docs/exactly-once.md, "Row diffs"): a flush writes only the credits a
--- lead's new events changed. A whole write of a lead starts a lineage (a token of the
--- writing process and the revision), a diff keeps it, and credit rows carry it in their
+-- lead's new events changed. A whole write of a lead starts a lineage (a worker: its
+-- process's token and a count of its whole writes; a replay: the revision), a diff
+-- keeps it, and credit rows carry it in their
 -- sorting key, so rows of different lineages never replace each other; the lead's
 -- revision row says its current lineage, and the views read, per lead, the credit rows of
 -- that lineage (each identity at its newest revision). The credits' lineage joins their

@@ -153,7 +153,11 @@ class OutputBuffer:
         self.stats.failures += 1
 
     def write(self, batch: Pending, writer: Writer) -> int:
-        """Write a detached batch; touches no pending state, so it may run off-loop."""
+        """Write a detached batch; touches no pending state, so it may run off-loop.
+
+        (It updates ``written``, which a rebalance on the loop may clear meanwhile:
+        ``WrittenLeads`` keeps that safe with eras.)
+        """
         started = self.clock()
         refusals = writer.write(batch.drain(self.config, self.partials, self.written))
         self.refused.extend((r.key.lead_id, batch.leads[r.key], r.reason) for r in refusals)

@@ -46,8 +46,8 @@ from streams.engine.records import Contribution, Credit, LeadKey
 from streams.engine.state import LeadState
 
 MAX_REMEMBERED: Final = 250_000
-"""Leads :class:`WrittenLeads` remembers (~60 MB); beyond it the least recently written
-half is forgotten, and those leads are written whole next time."""
+"""Leads :class:`WrittenLeads` remembers (about 60 MB, estimated); past it, all but the
+most recently written half are forgotten, and those leads are written whole next time."""
 
 COUNTER_BITS: Final = 40
 """A worker's lineage is ``token << 40 | n``: its n-th whole write (2**40 of them)."""
@@ -100,9 +100,11 @@ class WrittenLeads:
     """Whole writes so far: each starts a lineage no other write of this process has."""
     limit: int = MAX_REMEMBERED
     era: int = 0
-    """Counts ``forget()`` of everything: a write drained in an older era is not kept
-    (it may end on the flush thread after a rebalance forgot everything)."""
-    _known: dict[LeadKey, tuple[int, int]] = field(default_factory=dict)
+    """Counts ``forget()`` of everything. A write may end on the flush thread after a
+    rebalance (on the event loop) forgot everything: what it stored is kept with the era
+    it was drained in, and only entries of the current era count. No lock is needed."""
+    _known: dict[LeadKey, tuple[int, int, int]] = field(default_factory=dict)
+    """Lead -> (revision, lineage, era)."""
 
     @classmethod
     def for_process(cls) -> WrittenLeads:
@@ -125,7 +127,7 @@ class WrittenLeads:
         if not self.token:
             return None
         known = self._known.get(key)
-        if known is None or known[0] != base_revision:
+        if known is None or known[0] != base_revision or known[2] != self.era:
             return None
         return known[1]
 
@@ -136,16 +138,16 @@ class WrittenLeads:
         known = self._known
         for key, revision, lineage in written:
             known.pop(key, None)  # re-inserted last: the dict's order is recency
-            known[key] = (revision, lineage)
+            known[key] = (revision, lineage, era)
         if len(known) > self.limit:
             for key in list(islice(iter(known), len(known) - self.limit // 2)):
-                del known[key]
+                known.pop(key, None)
 
     def forget(self, keys: Iterable[LeadKey] | None = None) -> None:
         """What the store holds for these leads (all: None) is no longer known."""
         if keys is None:
+            self.era += 1  # first: a write ending meanwhile stores entries of the old era
             self._known.clear()
-            self.era += 1
             return
         for key in keys:
             self._known.pop(key, None)

@@ -263,3 +263,14 @@ def test_diffs_in_clickhouse_read_as_the_oracle(client: Client) -> None:
     # L: 6 diffs of one event, then whole (7) for the late touch; M: 1, 1, then whole
     # (3): t6 takes p3's last-touch credit from t5.
     assert (stored, inserted) == (len(events), 6 + 7 + 1 + 1 + 3)
+
+
+def test_a_write_that_ends_after_a_rebalance_is_not_trusted() -> None:
+    written = WrittenLeads(token=1)
+    key = LeadKey("L")
+    era = written.era  # the flush thread drains...
+    written.forget()  # ...the loop's rebalance forgets everything...
+    written.wrote([(key, 2, 5)], era)  # ...then the write ends
+    assert written.lineage_over(key, 2) is None
+    written._known[key] = (2, 5, era)  # even had it landed after the era check
+    assert written.lineage_over(key, 2) is None
