@@ -87,15 +87,19 @@ class Pending:
                           dict[LeadKey, int]]:
         """Rows, events and lineage of each lead to write: a diff where the store allows."""
         self.era = 0 if written is None else written.era
+        if written is None or not written.token:  # whole writes only (the replay): no copies
+            lineages = {key: new.revision for key, new in leads.items()}
+            self.stored = [(key, rev, rev) for key, rev in lineages.items()]
+            return leads, self.leads, lineages
         self.stored = []
         rows, states = dict(leads), dict(self.leads)
-        lineages: dict[LeadKey, int] = {}
+        lineages = {}
         for key, new in leads.items():
-            changed = None if written is None else self._diff(key, new, config, written)
+            changed = self._diff(key, new, config, written)
             if changed is not None:
                 rows[key], states[key], lineage = changed
             else:  # a whole write starts a lineage
-                lineage = new.revision if written is None else written.whole_lineage(new.revision)
+                lineage = written.whole_lineage(new.revision)
             lineages[key] = lineage
             self.stored.append((key, new.revision, lineage))
         return rows, states, lineages
