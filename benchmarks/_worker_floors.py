@@ -56,7 +56,7 @@ def measure(lines: Iterable[bytes], batch: int = 2_000) -> WorkerFloors:
     """Process ``lines`` as messages of one partition, flushing every ``batch`` of them."""
     config = EngineConfig()
     buffer = OutputBuffer(config, max_pending=10 * batch, max_age_s=float("inf"),
-                          written=WrittenLeads.for_process())  # row diffs, as the worker
+                          written=WrittenLeads.for_process(reach_diffs=True))  # as the worker
     rejected: list[DeadLetter] = []
     processor = MessageProcessor({}, buffer, rejected.append, Counters())
     process = processor.process

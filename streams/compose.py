@@ -113,6 +113,7 @@ def worker(settings: WorkerSettings) -> None:
     from sinks.client import connect, skip_pandas
     from sinks.faults import Faults
     from sinks.migrate import apply
+    from sinks.reach_version import keeps_most_touches
     from sinks.report import campaign_report
     from sinks.sink import ClickHouseSink
     from sinks.worker_versions import WorkerVersions
@@ -145,7 +146,8 @@ def worker(settings: WorkerSettings) -> None:
                       say)
     built = build_app(replace(settings, engine=engine), writer, safety,
                       report=lambda: page.below(campaign_report(client)),
-                      versions=VersionWiring(control, version, settings.version is not None))
+                      versions=VersionWiring(control, version, settings.version is not None),
+                      reach_diffs=keeps_most_touches(client))
     # The page reads through a client of its own, opened once the database is shared.
     with shared_if_embedded(client), page.serving(), closing(writer):
         run(built, settings)

@@ -2,11 +2,13 @@
 
 Independent of ``streams.engine.row_diff``: it knows only the tables' rules
 (``schemas/ddl``): per lead and sorting key (a reach or stage row's identity; a
-credit's identity and lineage) the row of the highest revision is kept, the later write
-on a tie (ReplacingMergeTree read with FINAL); the lead's revision row likewise; the
-views read the reach and stage rows as they are and the credit rows of the lineage of
-the lead's revision row. So a writer that sends credit diffs is checked against the
-rows it would have stored by writing every lead whole.
+credit's identity and lineage) one row is kept, the later write on a tie
+(ReplacingMergeTree read with FINAL): of a reach key the row with the most touches
+(``touches_versioned``, DDL 001 since issue 12; else the highest revision, as in
+databases created before), of the others the row of the highest revision; the lead's
+revision row likewise; the views read the reach and stage rows as they are and the
+credit rows of the lineage of the lead's revision row. So a writer that sends diffs is
+checked against the rows it would have stored by writing every lead whole.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class RowStore:
     rows: dict[LeadKey, dict[tuple[str, Hashable], Stored]] = field(default_factory=dict)
     heads: dict[LeadKey, tuple[int, int, Contribution]] = field(default_factory=dict)
     """lead_revisions: (revision, lineage, the contribution whose facts the row holds)."""
+    touches_versioned: bool = True
+    """lead_reach keeps each key's row with the most touches (else: highest revision)."""
 
     def write(self, batch: OutputBatch, refused: frozenset[LeadKey] = frozenset()) -> None:
         """Insert the batch's lead rows (a refused lead's rows are deleted again)."""
@@ -68,11 +72,18 @@ class RowStore:
         for table, identity, record in _identities(c):
             sort_key = (table, (identity, lineage) if table == "lead_credits" else identity)
             old = rows.get(sort_key)
-            if old is None or c.revision >= old[0]:
+            if old is None or self._version(table, c.revision, record) >= self._version(
+                    table, old[0], old[2]):
                 rows[sort_key] = (c.revision, lineage, record)
         head = self.heads.get(key)
         if head is None or c.revision >= head[0]:
             self.heads[key] = (c.revision, lineage, c)
+
+    def _version(self, table: str, revision: int, record: object) -> int:
+        """The ReplacingMergeTree version of a row of ``table``."""
+        if table == "lead_reach" and self.touches_versioned:
+            return record.touches  # type: ignore[attr-defined, no-any-return]
+        return revision
 
     def read(self, key: LeadKey) -> Contribution | None:
         """What the views read of a lead: its records, sorted by identity, and facts."""

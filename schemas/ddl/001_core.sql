@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS lead_revisions (
     written_at DateTime64(3, 'UTC')
 ) ENGINE = {replacing}(revision) PARTITION BY version ORDER BY (version, lead_id);
 
+-- Per reach key the row with the most touches is kept, not the newest revision's: a
+-- lead's states only gain events, so a key's touch count only grows with the truth, and
+-- a worker may then write only the keys its new events touched (row diffs, issue 12).
+-- Databases created before keep ReplacingMergeTree(revision) (ClickHouse cannot change a
+-- table's version column); workers write their reach rows whole there
+-- (sinks/reach_version.py).
 CREATE TABLE IF NOT EXISTS lead_reach (
     version UInt32,
     lead_id String,
@@ -39,7 +45,7 @@ CREATE TABLE IF NOT EXISTS lead_reach (
     window_start DateTime('UTC'),
     touches Int64,
     revision UInt64
-) ENGINE = {replacing}(revision) PARTITION BY version ORDER BY (version, lead_id, campaign_id, touch_type, window_start);
+) ENGINE = {replacing}(touches) PARTITION BY version ORDER BY (version, lead_id, campaign_id, touch_type, window_start);
 
 CREATE TABLE IF NOT EXISTS lead_stages (
     version UInt32,

@@ -8,14 +8,14 @@ fails. It touches no state of the buffer, which is what lets the write run off-l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from streams.engine.config import EngineConfig
 from streams.engine.contribution import contribution, revision
 from streams.engine.partials import Key, Partials
 from streams.engine.port import LedgerRow, OutputBatch, PartialWrite, RejectedRow
 from streams.engine.records import Contribution, LeadKey
-from streams.engine.row_diff import WrittenLeads, diff, new_events
+from streams.engine.row_diff import WrittenLeads, changed_reach, diff, new_events
 from streams.engine.state import LeadState
 
 
@@ -117,4 +117,7 @@ class Pending:
         rows = diff(contribution(base, config), new) if new.credits else new
         if rows is None:
             return None
-        return rows, new_events(base, self.leads[key]), lineage
+        events = new_events(base, self.leads[key])
+        if written.reach_diffs:
+            rows = replace(rows, reach=changed_reach(new, events, config.window))
+        return rows, events, lineage

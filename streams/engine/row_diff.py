@@ -22,9 +22,17 @@ are in another lineage and can neither be read with this one nor replace its row
 whole write of revision N in any lineage holds a complete contribution, and the head with
 the highest revision wins, exactly as before (docs/exactly-once.md).
 
-Reach and stage rows stay whole at every flush: their views read every row with
-``FINAL`` (no lineage, no revision filter, for speed), which is exact only while the
-highest revision of each row is a whole write's.
+**Reach.** Its views read every row with ``FINAL`` (no lineage, no revision filter, for
+speed). ``lead_reach`` keeps, per key, the row with the most touches (DDL 001): a lead's
+states only gain events, so a key's count only grows with the truth, and a row from
+another history can hide a newer count only until this lineage's own count passes it
+(which it does: the truth holds every event of the log). So a diff writes the reach keys
+its new events touched (:func:`changed_reach`), nothing else can have changed. A table
+created before that (versioned by revision, ``sinks.reach_version``) gets reach rows
+whole: there, only a whole write's highest revision is sure to hold every key's truth.
+
+Stage rows stay whole at every flush (one or two per lead): a late, earlier touch can
+move a stage to another touch, so they stay versioned by revision.
 
 **What is known.** "The store holds the lead at revision r in lineage e" is only known
 for a write this process made and saw succeed: :class:`WrittenLeads` remembers it per
@@ -42,8 +50,9 @@ from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Final
 
-from streams.engine.records import Contribution, Credit, LeadKey
+from streams.engine.records import Contribution, Credit, LeadKey, Reach
 from streams.engine.state import LeadState
+from streams.engine.windows import window_start_us
 
 MAX_REMEMBERED: Final = 250_000
 """Leads :class:`WrittenLeads` remembers (about 60 MB, estimated); past it, all but the
@@ -82,6 +91,18 @@ def diff(base: Contribution, new: Contribution) -> Contribution | None:
     return None if credits is None else replace(new, credits=credits)
 
 
+def changed_reach(new: Contribution, events: LeadState, window: str) -> tuple[Reach, ...]:
+    """``new``'s reach rows of the keys ``events`` (the lead's new events) touched.
+
+    A touch counts in its own (campaign, touch type, window) key only, so every other
+    key holds what the store already holds.
+    """
+    touched = {(t.campaign_id, t.touch_type, window_start_us(t.occurred_at_us, window))
+               for t in events.touches}
+    return tuple(r for r in new.reach
+                 if (r.campaign_id, r.touch_type, r.window_start_us) in touched)
+
+
 def new_events(base: LeadState, state: LeadState) -> LeadState:
     """The events of ``state`` that ``base`` does not hold (``base`` is an older state)."""
     seen = {t.event_id for t in base.touches}
@@ -96,6 +117,9 @@ class WrittenLeads:
 
     token: int = 0
     """This process's lineage token (0: no diffs, every lead written whole)."""
+    reach_diffs: bool = False
+    """The store keeps each reach key's row with the most touches: diffs may leave out
+    the keys no new event touched (``sinks.reach_version``)."""
     wholes: int = 0
     """Whole writes so far: each starts a lineage no other write of this process has."""
     limit: int = MAX_REMEMBERED
@@ -107,9 +131,9 @@ class WrittenLeads:
     """Lead -> (revision, lineage, era)."""
 
     @classmethod
-    def for_process(cls) -> WrittenLeads:
+    def for_process(cls, *, reach_diffs: bool = False) -> WrittenLeads:
         """With a random token of its own (a worker: diffs on, lineages of its own)."""
-        return cls(token=secrets.randbelow(TOKEN_LIMIT - 1) + 1)
+        return cls(token=secrets.randbelow(TOKEN_LIMIT - 1) + 1, reach_diffs=reach_diffs)
 
     def whole_lineage(self, revision: int) -> int:
         """A new lineage for a whole write of a lead at ``revision``.

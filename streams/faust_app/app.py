@@ -50,13 +50,15 @@ class Built(NamedTuple):
 def build_app(
     settings: WorkerSettings, writer: Writer, safety: ConsumerSafety,
     report: Callable[[], str] | None = None, versions: VersionWiring | None = None,
+    reach_diffs: bool = False,
 ) -> Built:
     """Create the Faust app, its topics, table, agent and timers.
 
     ``safety`` is what ``install_faust_patches`` returned; ``report`` (if any) renders
     the per-campaign results printed every ``report_every_s``; ``versions`` (if any)
     makes the worker keep its version complete and follow promotes
-    (``streams.faust_app.follow``).
+    (``streams.faust_app.follow``); ``reach_diffs``: the store keeps each reach key's row
+    with the most touches (``sinks.reach_version``).
     """
     topics = settings.topics
     app = faust.App(
@@ -100,7 +102,8 @@ def build_app(
                                          record.headers, None, "dead letter"))
 
     # A token of its own: this worker's credit rows go in lineages of its own (row_diff).
-    buffer = OutputBuffer(settings.engine, written=WrittenLeads.for_process())
+    buffer = OutputBuffer(settings.engine,
+                          written=WrittenLeads.for_process(reach_diffs=reach_diffs))
     flusher = AckAfterFlush(buffer, writer, dead_letter_lead, deliveries=deliveries,
                             position_of=lambda e: (e.message.tp, e.message.offset))
     ttl = settings.state_ttl
