@@ -31,9 +31,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
 
+from streams.engine import lead_entries
 from streams.engine.config import format_duration_us, parse_duration_us
 from streams.engine.exceptions import ConfigError
-from streams.engine.state import LeadState, decode_entry
+from streams.engine.lead_entries import StoredLead
+from streams.engine.state import LeadState
 
 TopicRole: TypeAlias = Literal["email_opens", "clicks", "calls", "purchases", "rerouted"]
 """What a consumed topic carries (SPEC §2), whatever its name (``--topic-prefix``):
@@ -141,12 +143,19 @@ def next_arrivals(entry_exists: bool, stored: Arrivals | None, role: TopicRole,
     return Arrivals("", opened.offsets) if entry_exists else opened
 
 
-def entry_expired(lead_id: str, entry: bytes, horizon_us: int,
-                  committed: Sequence[int | None]) -> bool:
-    """``is_expired`` for a table entry; entries without arrivals never expire."""
-    state, raw = decode_entry(lead_id, entry)
-    arrivals = arrivals_from_json(raw)
-    return arrivals is not None and is_expired(state, arrivals, horizon_us, committed)
+def expired_leads(entries: Mapping[bytes, bytes], horizon_us: int,
+                  committed: Sequence[int | None]) -> list[tuple[bytes, StoredLead]]:
+    """The leads of a partition's table entries that ``is_expired`` says may go.
+
+    Leads without arrivals (written by a worker without a TTL) never expire.
+    """
+    expired = []
+    for key, stored in lead_entries.leads(entries):
+        arrivals = arrivals_from_json(stored.extra)
+        if arrivals is not None and is_expired(stored.state(), arrivals, horizon_us,
+                                               committed):
+            expired.append((key, stored))
+    return expired
 
 
 def newest_event_us(state: LeadState) -> int | None:

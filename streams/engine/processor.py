@@ -15,7 +15,8 @@ as ``rerouted`` until its copy arrives there.
 A duplicate still hands the lead's state to the output and to the table: after a crash
 the local table may hold an event whose effect never reached ClickHouse (or whose
 changelog write was lost), and its redelivery shows up here as a duplicate; rewriting
-both (idempotently) repairs that.
+both (idempotently) repairs that. The table holds each lead over several entries, and a
+message writes only the entry that changed (``streams.engine.lead_entries``).
 """
 
 from __future__ import annotations
@@ -25,10 +26,17 @@ from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from schemas.events import Event, Rejection
-from streams.engine.accounting import REJECTED, REROUTED, Accounting, Counters, parse_message
+from streams.engine import lead_entries
+from streams.engine.accounting import (
+    ACCEPTED,
+    REJECTED,
+    REROUTED,
+    Accounting,
+    Counters,
+    parse_message,
+)
 from streams.engine.expiry import TopicRole, arrivals_from_json, arrivals_to_json, next_arrivals
 from streams.engine.port import Output, Position
-from streams.engine.state import decode_entry, encode_state
 
 FORWARD_LIMIT: Final = 8 * 1024 * 1024
 """Largest event (key + value bytes) moved to its lead's partition; the worker's
@@ -106,15 +114,16 @@ class MessageProcessor:
         lead = event.lead_id
         self.last_event_us = event.occurred_at_us
         table_key = lead.encode()
-        entry = self.table.get(table_key)
-        state, extra = decode_entry(lead, entry)
-        generation, extra = self._arrive(entry is not None, extra, topic, offset)
+        stored = lead_entries.read(self.table, lead, table_key)
+        state = stored.state()
+        generation, extra = self._arrive(stored.exists, stored.extra, topic, offset)
         # Written even for a duplicate, on purpose: after a kill -9 the local store can
         # hold an event whose changelog write was lost; rewriting puts it in the
         # changelog before this message's offset is committed.
         kept, outcome = self._accounting.applied(state, event, position)
-        self.table[table_key] = encode_state(kept, extra)
-        self.out.put_lead(lead, kept, generation, state if entry is not None else None)
+        lead_entries.write(self.table, table_key, stored,
+                           event if outcome == ACCEPTED else None, extra, kept)
+        self.out.put_lead(lead, kept, generation, state if stored.exists else None)
         return outcome
 
     def _reroute(self, event: Event, original_key: bytes | None, value: bytes, home: int,

@@ -85,11 +85,12 @@ def _insert_sorted(items: tuple[_E, ...], item: _E) -> tuple[_E, ...]:
     return (*items[:at], item, *items[at:])
 
 
-def encode_state(state: LeadState, extra: object = None) -> bytes:
+def encode_state(state: LeadState, extra: object = None, stamp: int | None = None) -> bytes:
     """Serialise a lead's state compactly for the Faust table (lead id is the key).
 
     ``extra`` (JSON-able) is bookkeeping stored beside the events, e.g. what a state TTL
     needs (``streams.engine.expiry``); it is not part of the state and ``decode_state`` skips it.
+    ``stamp`` marks the entries of one lead (``streams.engine.lead_entries``).
     """
     entry: list[object] = [
         [[t.occurred_at_us, t.event_id, _TYPE_CODE[t.touch_type], t.campaign_id]
@@ -97,8 +98,10 @@ def encode_state(state: LeadState, extra: object = None) -> bytes:
         [[p.occurred_at_us, p.event_id, p.amount_minor, p.currency, p.campaign_id]
          for p in state.purchases],
     ]
-    if extra is not None:
+    if extra is not None or stamp is not None:
         entry.append(extra)
+    if stamp is not None:
+        entry.append(stamp)
     return orjson.dumps(entry)
 
 
@@ -109,8 +112,14 @@ def decode_state(lead_id: str, data: bytes | None) -> LeadState:
 
 def decode_entry(lead_id: str, data: bytes | None) -> tuple[LeadState, object]:
     """The state and the ``extra`` stored with it (None if none), from one parse."""
+    state, extra, _ = decode_stamped(lead_id, data)
+    return state, extra
+
+
+def decode_stamped(lead_id: str, data: bytes | None) -> tuple[LeadState, object, int | None]:
+    """The state, ``extra`` and stamp of an entry (None if none), from one parse."""
     if data is None:
-        return LeadState(), None
+        return LeadState(), None, None
     entry = orjson.loads(data)
     touch_types: tuple[TouchType, ...] = TOUCH_TYPES
     state = LeadState(
@@ -119,4 +128,5 @@ def decode_entry(lead_id: str, data: bytes | None) -> tuple[LeadState, object]:
         tuple(Purchase(eid, lead_id, at, amount, currency, cid)
               for at, eid, amount, currency, cid in entry[1]),
     )
-    return state, entry[2] if len(entry) > 2 else None
+    return (state, entry[2] if len(entry) > 2 else None,
+            entry[3] if len(entry) > 3 else None)

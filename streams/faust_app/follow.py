@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from schemas.events import Rejection
+from streams.engine import lead_entries
 from streams.engine.accounting import parse_message
 from streams.engine.expiry import arrivals_from_json
-from streams.engine.state import decode_entry
 from streams.engine.versions import Feed, TopicPartitionKey, VersionTarget
 from streams.faust_app.ack import say
 from streams.faust_app.agent import Agent
@@ -208,13 +208,12 @@ class Follower:
         buffer = self.agent.buffer
         count = 0
         for key in keys:
-            entry = table.get(key)
-            if entry is None:
-                continue
             lead = key.decode("utf-8", errors="replace")
-            state, extra = decode_entry(lead, entry)
-            arrivals = arrivals_from_json(extra) if ttl else None
-            buffer.put_lead(lead, state, arrivals.generation if arrivals else "")
+            stored = lead_entries.read(table, lead, key)
+            if not stored.exists:
+                continue
+            arrivals = arrivals_from_json(stored.extra) if ttl else None
+            buffer.put_lead(lead, stored.state(), arrivals.generation if arrivals else "")
             count += 1
         return count
 

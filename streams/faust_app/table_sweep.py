@@ -17,7 +17,8 @@ from typing import Any
 
 from faust.types import TP
 
-from streams.engine.expiry import ROLES, TopicRole, Watermarks, entry_expired
+from streams.engine import lead_entries
+from streams.engine.expiry import ROLES, TopicRole, Watermarks, expired_leads
 from streams.faust_app import metrics
 from streams.faust_app.offset_guard import ConsumerSafety
 
@@ -48,7 +49,7 @@ class TableSweeper:
             metrics.LEADS_EXPIRED.inc(expired)
 
     def sweep(self, partition: int, horizon_us: int) -> int:
-        """Delete the partition's leads that ``entry_expired`` says may go."""
+        """Delete the partition's leads that ``expired_leads`` says may go."""
         topic_of = {role: topic for topic, role in self.topic_roles.items()}
         committed = [self.safety.durable_start_of(TP(topic_of[role], partition))
                      for role in ROLES]
@@ -56,8 +57,7 @@ class TableSweeper:
         db = store._dbs.get(partition)
         if db is None:
             return 0
-        expired = [key for key, entry in store._visible_items(db)
-                   if entry_expired(key.decode(), entry, horizon_us, committed)]
-        for key in expired:
-            del self.table[key]
+        expired = expired_leads(dict(store._visible_items(db)), horizon_us, committed)
+        for key, stored in expired:
+            lead_entries.delete(self.table, key, stored)
         return len(expired)
