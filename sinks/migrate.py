@@ -34,7 +34,7 @@ from sinks import access, ddl_render
 from sinks.client import route
 from sinks.ddl_render import Statement
 from sinks.exceptions import MigrationError
-from sinks.partitioning import partition_by_version, unpartitioned
+from sinks.partitioning import partition_by_version, reach_by_revision, unpartitioned
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +141,15 @@ def apply(client: Client, options: MigrateOptions | None = None) -> Migrated:
         notes: list[str] = []
         if options.copy_rows and not options.cluster:
             notes = partition_by_version(client)
-        elif not options.cluster and (waiting := unpartitioned(client)):
-            notes = [f"{', '.join(sorted(waiting))} not partitioned by version yet (retire "
-                     "then deletes rows instead of dropping partitions): stop the workers "
-                     "and run leadclock migrate"]
+        elif not options.cluster:
+            if waiting := unpartitioned(client):
+                notes.append(f"{', '.join(sorted(waiting))} not partitioned by version yet "
+                             "(retire then deletes rows instead of dropping partitions): "
+                             "stop the workers and run leadclock migrate")
+            if reach_by_revision(client):
+                notes.append("lead_reach keeps each key's newest revision (created before "
+                             "reach diffs): workers write every reach row of a lead at "
+                             "each flush; stop the workers and run leadclock migrate")
         return Migrated(list(applied), deployed is None, notes)
 
 

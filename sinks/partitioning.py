@@ -1,18 +1,25 @@
-"""Re-create the per-lead tables partitioned by version, so a version drops in O(1).
+"""Re-create per-lead tables whose layout ClickHouse cannot change with ALTER.
 
-``leadclock retire N`` drops version N with ``ALTER TABLE ... DROP PARTITION N``, which
-needs ``PARTITION BY version``. The tables of DDL 001 were created without a partition
-key, and ClickHouse cannot add one with ALTER, so each is re-created: create a copy
-with the key, copy the rows, ``EXCHANGE TABLES`` (atomic), drop the old one.
+Two such layouts, each fixed by re-creating the table: create a copy with the new
+layout, copy the rows, ``EXCHANGE TABLES`` (atomic), drop the old one.
 
-New databases get partitioned tables from DDL 001; databases created earlier are
-re-created by an explicit ``leadclock migrate`` only (workers and replays apply the DDL
-at start too, and must not race each other through this), which must not run while a
-worker or replay writes: rows inserted during the copy would be lost, so it re-counts
-before the exchange and stops if the count moved. Every step is idempotent, so an
-interrupted migration is finished by running it again: a table already partitioned is
-skipped, a leftover copy is dropped and made again, and a copy left behind after the
-exchange is dropped. Cluster deployments keep their tables; ``retire`` deletes rows.
+* **Partitioned by version**, so a version drops in O(1): ``leadclock retire N`` drops
+  version N with ``ALTER TABLE ... DROP PARTITION N``, which needs ``PARTITION BY
+  version``. The tables of DDL 001 were created without a partition key.
+* **``lead_reach`` keeping each key's row with the most touches**
+  (``ReplacingMergeTree(touches)``, DDL 001 since issue 12): databases created before
+  keep the newest revision's, and a worker writes their reach rows whole
+  (``sinks.reach_version``). The rows copied keep their meaning: a reach key's newest
+  revision holds its highest count (a lead's states only gain events).
+
+New databases get both from DDL 001; databases created earlier are re-created by an
+explicit ``leadclock migrate`` only (workers and replays apply the DDL at start too,
+and must not race each other through this), which must not run while a worker or
+replay writes: rows inserted during the copy would be lost, so it re-counts before the
+exchange and stops if the count moved. Every step is idempotent, so an interrupted
+migration is finished by running it again: a table already re-created is skipped, a
+leftover copy is dropped and made again, and a copy left behind after the exchange is
+dropped. Cluster deployments keep their tables; ``retire`` deletes rows.
 """
 
 from __future__ import annotations
@@ -24,10 +31,13 @@ from clickhouse_connect.driver.client import Client
 
 from sinks.client import query_int
 from sinks.exceptions import MigrationError
+from sinks.reach_version import version_column
 
 TABLES: Final = ("lead_revisions", "lead_reach", "lead_stages", "lead_credits")
 """The per-lead tables of DDL 001/002 (``lead_events`` is created partitioned)."""
 COPY_SUFFIX: Final = "__by_version"
+REACH: Final = "lead_reach"
+REACH_VERSION: Final = "touches"
 
 
 def unpartitioned(client: Client) -> dict[str, int]:
@@ -39,8 +49,14 @@ def unpartitioned(client: Client) -> dict[str, int]:
     return {str(name): int(total or 0) for name, key, total in rows if str(key) != "version"}
 
 
+def reach_by_revision(client: Client) -> bool:
+    """True if ``lead_reach`` keeps the newest revision's row per key (an older schema)."""
+    layout = _layouts(client, [REACH]).get(REACH)
+    return layout is not None and layout[1] != REACH_VERSION
+
+
 def partition_by_version(client: Client) -> list[str]:
-    """Re-create the unpartitioned tables; return what was done, for the user."""
+    """Re-create the tables of an older layout; return what was done, for the user."""
     done: list[str] = []
     for table in TABLES:
         if _exchanged(client, table):  # an earlier run stopped between exchange and drop
@@ -48,17 +64,32 @@ def partition_by_version(client: Client) -> list[str]:
     for table in unpartitioned(client):
         copied = _recreate(client, table)
         done.append(f"{table}: re-created partitioned by version ({copied:,} rows copied)")
+    if reach_by_revision(client):
+        copied = _recreate(client, REACH)
+        done.append(f"{REACH}: re-created keeping each key's row with the most touches "
+                    f"({copied:,} rows copied; workers now write only the keys that change)")
     return done
+
+
+def _layouts(client: Client, tables: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Per table: (partition key, ReplacingMergeTree version column)."""
+    rows = client.query(
+        "SELECT name, partition_key, engine_full FROM system.tables "
+        "WHERE database = currentDatabase() AND name IN {names:Array(String)}",
+        parameters={"names": tables}).result_rows
+    return {str(name): (str(key), version_column(str(engine))) for name, key, engine in rows}
+
+
+def _current(table: str, layout: tuple[str, str | None]) -> bool:
+    """True if a table of this layout needs no re-creation."""
+    return layout[0] == "version" and (table != REACH or layout[1] == REACH_VERSION)
 
 
 def _exchanged(client: Client, table: str) -> bool:
     """True if a copy of ``table`` is left over after the table itself was exchanged."""
-    rows = client.query(
-        "SELECT name, partition_key FROM system.tables WHERE database = currentDatabase() "
-        "AND name IN {names:Array(String)}",
-        parameters={"names": [table, table + COPY_SUFFIX]}).result_rows
-    keys = {str(name): str(key) for name, key in rows}
-    return keys.get(table) == "version" and (table + COPY_SUFFIX) in keys
+    layouts = _layouts(client, [table, table + COPY_SUFFIX])
+    layout = layouts.get(table)
+    return layout is not None and _current(table, layout) and (table + COPY_SUFFIX) in layouts
 
 
 def _recreate(client: Client, table: str) -> int:
@@ -82,12 +113,22 @@ def _recreate(client: Client, table: str) -> int:
 
 
 def _copy_statement(create: str, table: str, copy: str) -> str:
-    """``CREATE TABLE IF NOT EXISTS <copy> ... PARTITION BY version ORDER BY ...``."""
+    """``CREATE TABLE IF NOT EXISTS <copy> ...`` in the current layout.
+
+    Partitioned by version; ``lead_reach`` versioned by its touches.
+    """
     head = re.match(r"CREATE TABLE (\S+?\.)?`?" + re.escape(table) + r"`?\s", create)
     order = re.search(r"\sORDER BY\s", create)
-    if head is None or order is None or re.search(r"\sPARTITION BY\s", create):
-        msg = f"{table}: cannot derive its partitioned copy from: {create[:120]}"
+    if head is None or order is None:
+        msg = f"{table}: cannot derive its re-created copy from: {create[:120]}"
         raise MigrationError(msg)
     body = create[head.end():order.start()]
-    return (f"CREATE TABLE IF NOT EXISTS {copy} {body} PARTITION BY version"
-            f"{create[order.start():]}")
+    if table == REACH:
+        body, replaced = re.subn(r"ReplacingMergeTree\(\s*`?revision`?\s*\)",
+                                 f"ReplacingMergeTree({REACH_VERSION})", body)
+        if not replaced and version_column(body) != REACH_VERSION:
+            msg = f"{table}: cannot derive its re-created copy from: {create[:120]}"
+            raise MigrationError(msg)
+    if not re.search(r"\sPARTITION BY\s", body):
+        body += " PARTITION BY version"
+    return f"CREATE TABLE IF NOT EXISTS {copy} {body}{create[order.start():]}"

@@ -144,10 +144,15 @@ def worker(settings: WorkerSettings) -> None:
     writer.version = version
     page = WorkerPage(settings.clickhouse, settings.dashboard_host, settings.dashboard_port,
                       say)
+    reach_diffs = keeps_most_touches(client)
+    if not reach_diffs:
+        say("worker: lead_reach was created before reach diffs, so every reach row of a "
+            "lead is written at each flush (exact, more rows); to re-create it, stop the "
+            "workers and run leadclock migrate")
     built = build_app(replace(settings, engine=engine), writer, safety,
                       report=lambda: page.below(campaign_report(client)),
                       versions=VersionWiring(control, version, settings.version is not None),
-                      reach_diffs=keeps_most_touches(client))
+                      reach_diffs=reach_diffs)
     # The page reads through a client of its own, opened once the database is shared.
     with shared_if_embedded(client), page.serving(), closing(writer):
         run(built, settings)

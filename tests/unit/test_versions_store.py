@@ -1,5 +1,6 @@
 """Versions in ClickHouse: records, promote, retire, diff, the replay's choice of version,
-and re-creating tables of an older schema partitioned by version (embedded engine)."""
+and re-creating tables of an older schema partitioned by version, and ``lead_reach``
+keeping the most touches per key (embedded engine)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from sinks import ddl_render
 from sinks.client import connect
 from sinks.exceptions import VersionConfigMismatch, VersionError
 from sinks.migrate import MigrateOptions, apply, ddl_files
-from sinks.partitioning import COPY_SUFFIX, TABLES, unpartitioned
+from sinks.partitioning import COPY_SUFFIX, TABLES, reach_by_revision, unpartitioned
+from sinks.reach_version import keeps_most_touches
 from sinks.sink import ClickHouseSink
 from sinks.stored_events import ClickHouseStoredEvents
 from sinks.version_diff import diff
@@ -112,7 +114,8 @@ def test_a_replay_chooses_new_append_resume_or_refuses(client: Client) -> None:
 
 def test_tables_of_an_older_schema_are_re_created_partitioned(tmp_path: Path) -> None:
     client = connect(f"chdb://{tmp_path / 'ch'}")
-    older = [(name, text.replace("PARTITION BY version ORDER BY", "ORDER BY"))
+    older = [(name, text.replace("PARTITION BY version ORDER BY", "ORDER BY").replace(
+                 "{replacing}(touches)", "{replacing}(revision)"))
              for name, text in ddl_files() if name < "003"]  # what DDL 001 created before
     for statement in ddl_render.single_node(older):
         client.command(statement.sql)
@@ -126,6 +129,7 @@ def test_tables_of_an_older_schema_are_re_created_partitioned(tmp_path: Path) ->
     assert "leadclock migrate" in done.notes[0]
     done = apply(client, MigrateOptions(copy_rows=True))  # an explicit migrate
     assert unpartitioned(client) == {}
+    assert keeps_most_touches(client)  # lead_reach: both layouts in one re-creation
     assert len(done.notes) == len(TABLES)
     for table in TABLES:
         assert client.query(f"SELECT version, count() FROM {table} GROUP BY version "
@@ -134,4 +138,31 @@ def test_tables_of_an_older_schema_are_re_created_partitioned(tmp_path: Path) ->
     left = client.query("SELECT count() FROM system.tables WHERE name LIKE "
                         f"'%{COPY_SUFFIX}'").result_rows
     assert left == [(0,)]
+    client.close()
+
+
+def test_lead_reach_of_an_older_schema_is_re_created_keeping_the_most_touches(
+        tmp_path: Path) -> None:
+    client = connect(f"chdb://{tmp_path / 'ch'}")
+    older = [(name, text.replace("{replacing}(touches)", "{replacing}(revision)"))
+             for name, text in ddl_files()]  # partitioned, reach kept by revision
+    for statement in ddl_render.single_node(older):
+        client.command(statement.sql)
+    client.command("SYSTEM STOP MERGES lead_reach")  # so the copy counts every row
+    for rows in ("(1, 'L', 'spring', 1, 1), (1, 'M', 'summer', 1, 1)", "(1, 'L', 'spring', 2, 2)"):
+        client.command("INSERT INTO lead_reach (version, lead_id, campaign_id, touches, "
+                       f"revision) VALUES {rows}")  # two parts: both rows of L stay
+    before = client.query("SELECT lead_id, touches FROM lead_reach FINAL ORDER BY lead_id")
+    assert reach_by_revision(client) and not keeps_most_touches(client)
+    done = apply(client)  # what a worker or replay does: reports, changes nothing
+    assert any("lead_reach" in note and "leadclock migrate" in note for note in done.notes)
+    assert reach_by_revision(client)
+    done = apply(client, MigrateOptions(copy_rows=True))  # an explicit migrate
+    assert done.notes == ["lead_reach: re-created keeping each key's row with the most "
+                          "touches (3 rows copied; workers now write only the keys that "
+                          "change)"]
+    assert keeps_most_touches(client) and not reach_by_revision(client)
+    after = client.query("SELECT lead_id, touches FROM lead_reach FINAL ORDER BY lead_id")
+    assert after.result_rows == before.result_rows == [("L", 2), ("M", 1)]
+    assert apply(client, MigrateOptions(copy_rows=True)).notes == []  # idempotent
     client.close()
