@@ -7,7 +7,8 @@ or order of writes put the rows there. DDL 001 creates the table so. A database
 created before keeps ``ReplacingMergeTree(revision)``, where a key left out of a newer
 write could be hidden by an older history's row of a higher revision, and ClickHouse
 cannot change a table's version column in place: a worker writing into such a table
-sends its reach rows whole, as it always did (exact, only more rows).
+sends its reach rows whole, as it always did (exact, only more rows), until an explicit
+``leadclock migrate`` re-creates it (``sinks.partitioning``).
 """
 
 from __future__ import annotations

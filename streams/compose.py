@@ -135,24 +135,19 @@ def worker(settings: WorkerSettings) -> None:
                      settings.broker_wait_s, lambda line: say(f"worker: {line}"))
     retry_bootstrap(deadline, lambda line: say(f"worker: {line}"))
     client = connect(settings.clickhouse)
-    apply(client)
+    for note in apply(client).notes:  # an older schema: what `leadclock migrate` would do
+        say(f"worker: {note}")
     writer = ClickHouseSink.with_lanes(client, 0, Faults.from_env())
     control = WorkerVersions(connect(settings.clickhouse), writer, topics.label,
                              settings.engine,
                              settings.state_ttl.describe() if settings.state_ttl else {})
     version, engine = start_version(client, settings, control, say)
     writer.version = version
-    page = WorkerPage(settings.clickhouse, settings.dashboard_host, settings.dashboard_port,
-                      say)
-    reach_diffs = keeps_most_touches(client)
-    if not reach_diffs:
-        say("worker: lead_reach was created before reach diffs, so every reach row of a "
-            "lead is written at each flush (exact, more rows); to re-create it, stop the "
-            "workers and run leadclock migrate")
+    page = WorkerPage(settings.clickhouse, settings.dashboard_host, settings.dashboard_port, say)
     built = build_app(replace(settings, engine=engine), writer, safety,
                       report=lambda: page.below(campaign_report(client)),
                       versions=VersionWiring(control, version, settings.version is not None),
-                      reach_diffs=reach_diffs)
+                      reach_diffs=keeps_most_touches(client))
     # The page reads through a client of its own, opened once the database is shared.
     with shared_if_embedded(client), page.serving(), closing(writer):
         run(built, settings)
