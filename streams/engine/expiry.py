@@ -27,14 +27,14 @@ Everything here is pure; ``streams.faust_app.table_sweep`` does the table I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
 
 from streams.engine import lead_entries
 from streams.engine.config import format_duration_us, parse_duration_us
 from streams.engine.exceptions import ConfigError
-from streams.engine.lead_entries import StoredLead
+from streams.engine.lead_entries import Entries, StoredLead
 from streams.engine.state import LeadState
 
 TopicRole: TypeAlias = Literal["email_opens", "clicks", "calls", "purchases", "rerouted"]
@@ -143,14 +143,14 @@ def next_arrivals(entry_exists: bool, stored: Arrivals | None, role: TopicRole,
     return Arrivals("", opened.offsets) if entry_exists else opened
 
 
-def expired_leads(entries: Mapping[bytes, bytes], horizon_us: int,
+def expired_leads(keys: Iterable[bytes], entries: Entries, horizon_us: int,
                   committed: Sequence[int | None]) -> list[tuple[bytes, StoredLead]]:
-    """The leads of a partition's table entries that ``is_expired`` says may go.
+    """The leads among a partition's table ``keys`` that ``is_expired`` says may go.
 
     Leads without arrivals (written by a worker without a TTL) never expire.
     """
     expired = []
-    for key, stored in lead_entries.leads(entries):
+    for key, stored in lead_entries.leads(keys, entries):
         arrivals = arrivals_from_json(stored.extra)
         if arrivals is not None and is_expired(stored.state(), arrivals, horizon_us,
                                                committed):

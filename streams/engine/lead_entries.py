@@ -10,10 +10,10 @@ against 58 at its first). So the state is split, in the order events were accept
 
 An accepted event is written into the last entry only (a new entry once that is full),
 so a message writes at most :data:`CHUNK_EVENTS` events whatever the lead's history. The
-entries are in the encoding of ``streams.engine.state`` (byte 0xFF never occurs in
-UTF-8, so no lead's key is another lead's entry), with two more elements: the entry
-holding the bookkeeping (``extra``, a state TTL's arrivals) is the last one, and
-every entry carries the *stamp* of the lead's first entry, drawn when that was created.
+entries are encoded as ``streams.engine.state`` encodes a state (byte 0xFF never occurs
+in UTF-8, so no lead's key is another lead's entry), plus the *stamp* of the lead's
+first entry, drawn when that was created; the bookkeeping (``extra``, a state TTL's
+arrivals) is stored with the last entry.
 
 Why each rule, for a crash (the changelog loses a suffix of what was produced) and the
 state TTL (which deletes expired leads):
@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Final
+from typing import Final, Protocol
 
 from schemas.events import Event
 from schemas.fast import fast_constructor
@@ -50,6 +50,13 @@ SEPARATOR: Final = b"\xff"
 """Between a lead's key and an entry's index (never part of UTF-8)."""
 
 _path: Final = attrgetter("occurred_at_us", "event_id")
+
+
+class Entries(Protocol):
+    """Where entries are read from: the Faust table, one partition's store, a dict."""
+
+    def get(self, key: bytes, /) -> bytes | None:
+        """The entry at ``key`` (None: none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +104,7 @@ def is_lead_key(key: bytes) -> bool:
     return SEPARATOR not in key
 
 
-def read(table: Mapping[bytes, bytes], lead_id: str, key: bytes) -> StoredLead:
+def read(table: Entries, lead_id: str, key: bytes) -> StoredLead:
     """The lead's entries, from its first until one that is not full or is missing."""
     first = table.get(key)
     if first is None:
@@ -151,9 +158,9 @@ def delete(table: MutableMapping[bytes, bytes], key: bytes, stored: StoredLead) 
         del table[entry_key(key, index)]
 
 
-def leads(entries: Mapping[bytes, bytes]) -> Iterator[tuple[bytes, StoredLead]]:
-    """Every lead of a table's entries (one partition's, say), with what it holds."""
-    for key in list(entries):
+def leads(keys: Iterable[bytes], entries: Entries) -> Iterator[tuple[bytes, StoredLead]]:
+    """Every lead among ``keys`` (a table's, or one partition's), with what it holds."""
+    for key in keys:
         if is_lead_key(key):
             yield key, read(entries, key.decode("utf-8", errors="replace"), key)
 

@@ -57,7 +57,8 @@ class TableSweeper:
         db = store._dbs.get(partition)
         if db is None:
             return 0
-        expired = expired_leads(dict(store._visible_items(db)), horizon_us, committed)
+        # Streamed: the partition's keys one by one, a lead's entries read from its store.
+        expired = expired_leads(store._visible_keys(db), db, horizon_us, committed)
         for key, stored in expired:
             lead_entries.delete(self.table, key, stored)
         return len(expired)

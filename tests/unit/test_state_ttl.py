@@ -63,7 +63,7 @@ class _Pipeline:
         self.buffer.flush(self.sink)
 
     def sweep(self, horizon_us: int, committed: list[int | None]) -> list[str]:
-        expired = expired_leads(self.table, horizon_us, committed)
+        expired = expired_leads(list(self.table), self.table, horizon_us, committed)
         for key, stored in expired:
             lead_entries.delete(self.table, key, stored)
         return sorted(key.decode() for key, _ in expired)
@@ -187,7 +187,7 @@ def _check_generations(log: list[Event], horizons: Mapping[int, int]) -> list[Ge
             current.append(event)
         if n in horizons:
             horizon = horizons[n]
-            for key, stored in expired_leads(table, horizon, [n + 1] * 5):
+            for key, stored in expired_leads(list(table), table, horizon, [n + 1] * 5):
                 lead_entries.delete(table, key, stored)
             for lead, events in list(model_open.items()):
                 if max(e.occurred_at_us for e in events) < horizon:
