@@ -27,7 +27,8 @@ state TTL (which deletes expired leads):
   later entries, and those would be read by the lead's next generation; the stamp tells
   them apart (a stamp differs, the entry is not the lead's).
 * An entry written before entries were split holds the whole state, of any size, and no
-  stamp: it reads as a full first entry, so the lead goes on in a second one.
+  stamp: it is the lead's first entry (full if it holds 8 events or more, and the lead
+  goes on in a second one), and the entries after it carry no stamp either.
 """
 
 from __future__ import annotations
