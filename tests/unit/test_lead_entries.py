@@ -10,8 +10,6 @@ never read by its next generation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,11 +21,12 @@ from streams.engine.state import LeadState, decode_entry, encode_state
 from tests.strategies import BASE_US, event_logs
 
 
-@dataclass
 class _Table(dict[bytes, bytes]):
     """A dict table whose writes and deletes are also kept as a changelog."""
 
-    log: list[tuple[bytes, bytes | None]] = field(default_factory=list)
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[tuple[bytes, bytes | None]] = []
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self.log.append((key, value))
@@ -47,9 +46,6 @@ class _Table(dict[bytes, bytes]):
                 dict.__setitem__(table, key, value)
         table.log = self.log[:kept]
         return table
-
-    def __hash__(self) -> int:  # pragma: no cover - dataclass over dict needs one
-        return id(self)
 
 
 def _apply(table: _Table, event: Event) -> int:
