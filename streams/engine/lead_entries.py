@@ -111,7 +111,7 @@ def read(table: Entries, lead_id: str, key: bytes) -> StoredLead:
     if first is None:
         return _NOTHING
     part, extra, stamp = decode_stamped(lead_id, first)
-    if len(part.touches) + len(part.purchases) < CHUNK_EVENTS:
+    if _size(part) < CHUNK_EVENTS:  # most leads: one entry
         return _new_stored((part,), extra, stamp)
     parts = [part]
     while _size(parts[-1]) >= CHUNK_EVENTS:
@@ -127,26 +127,21 @@ def read(table: Entries, lead_id: str, key: bytes) -> StoredLead:
 
 
 def write(table: MutableMapping[bytes, bytes], key: bytes, stored: StoredLead,
-          accepted: Event | None, extra: object, kept: LeadState | None = None) -> None:
-    """Store ``stored`` plus the ``accepted`` event (None: the message was a duplicate).
+          accepted: Event | None, kept: LeadState, extra: object) -> None:
+    """Store the lead after a message: its one changed entry (a duplicate: every entry).
 
-    Writes the one entry that changed; a duplicate rewrites every entry (see the module
-    docstring). ``kept``, if given, is the lead's whole state after the event (saves
-    inserting it again when the lead has one entry).
+    ``kept`` is the lead's whole state now, ``accepted`` the event the message added to
+    ``stored`` (None: a duplicate; see the module docstring).
     """
     parts = stored.parts
-    if accepted is not None and kept is not None and len(parts) == 1 and (
-            _size(parts[0]) < CHUNK_EVENTS):
-        _put(table, key, 0, kept, extra, stored.stamp)
-        return
     if accepted is None:
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             _put(table, key, index, part, extra if last else None, stored.stamp)
-        return
-    if not parts:
-        _put(table, key, 0, LeadState().with_event(accepted), extra,
-             _stamps.getrandbits(31) + 1)
+    elif not parts:
+        _put(table, key, 0, kept, extra, _stamps.getrandbits(31) + 1)
+    elif len(parts) == 1 and _size(parts[0]) < CHUNK_EVENTS:
+        _put(table, key, 0, kept, extra, stored.stamp)  # one entry holds the whole state
     elif _size(parts[-1]) >= CHUNK_EVENTS:
         _put(table, key, len(parts), LeadState().with_event(accepted), extra, stored.stamp)
     else:

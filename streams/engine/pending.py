@@ -15,7 +15,7 @@ from streams.engine.contribution import contribution, revision
 from streams.engine.partials import Key, Partials
 from streams.engine.port import LedgerRow, OutputBatch, PartialWrite, RejectedRow
 from streams.engine.records import Contribution, LeadKey
-from streams.engine.row_diff import WrittenLeads, changed_reach, diff, new_events
+from streams.engine.row_diff import WrittenLeads, changed_credits, changed_reach, new_events
 from streams.engine.state import LeadState
 
 
@@ -114,10 +114,9 @@ class Pending:
         if lineage is None:
             return None
         # Without credits now, the base (an older state of this one) had none either.
-        rows = diff(contribution(base, config), new) if new.credits else new
-        if rows is None:
+        credits = changed_credits(contribution(base, config), new) if new.credits else ()
+        if credits is None:
             return None
         events = new_events(base, self.leads[key])
-        if written.reach_diffs:
-            rows = replace(rows, reach=changed_reach(new, events, config.window))
-        return rows, events, lineage
+        reach = changed_reach(new, events, config.window) if written.reach_diffs else new.reach
+        return replace(new, credits=credits, reach=reach), events, lineage

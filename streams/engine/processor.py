@@ -122,7 +122,7 @@ class MessageProcessor:
         # changelog before this message's offset is committed.
         kept, outcome = self._accounting.applied(state, event, position)
         lead_entries.write(self.table, table_key, stored,
-                           event if outcome == ACCEPTED else None, extra, kept)
+                           event if outcome == ACCEPTED else None, kept, extra)
         self.out.put_lead(lead, kept, generation, state if stored.exists else None)
         return outcome
 

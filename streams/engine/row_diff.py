@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Final
 
@@ -83,12 +83,6 @@ def changed_credits(base: Contribution, new: Contribution) -> tuple[Credit, ...]
     if kept != len(before):
         return None
     return tuple(changed)
-
-
-def diff(base: Contribution, new: Contribution) -> Contribution | None:
-    """What to write of ``new`` over ``base``: all but unchanged credits; None: whole."""
-    credits = changed_credits(base, new)
-    return None if credits is None else replace(new, credits=credits)
 
 
 def changed_reach(new: Contribution, events: LeadState, window: str) -> tuple[Reach, ...]:

@@ -54,7 +54,8 @@ def _apply(table: _Table, event: Event) -> int:
     stored = lead_entries.read(table, event.lead_id, key)
     before = len(table.log)
     kept = accept(stored.state(), event)
-    lead_entries.write(table, key, stored, None if kept is None else event, None)
+    lead_entries.write(table, key, stored, None if kept is None else event,
+                       stored.state() if kept is None else kept, None)
     return len(table.log) - before
 
 
