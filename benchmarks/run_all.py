@@ -195,6 +195,11 @@ def worker_rows(f: Figures) -> list[Row]:
         rows.append((bench, "leadclock worker vs the stateful no-op agent",
                      fmt(safe["events_per_s"]), f"{fmt(table['events_per_s'])} stateful no-op",
                      ratio(safe["events_per_s"], table["events_per_s"])))
+    memory = f.get("worker_memory_state")
+    if isinstance(memory, dict):
+        rows.append((bench, "worker with its lead state in a dict (--unsafe-memory-state), "
+                     "events/s", fmt(memory["events_per_s"]), f"{fmt(noop_rate)} no-op Faust",
+                     ratio(memory["events_per_s"], noop_rate)))
     work = f.get("own_work_us")
     if isinstance(work, dict):
         rows.append((bench, "leadclock's own work in memory, µs per event (message + flush)",

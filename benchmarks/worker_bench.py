@@ -3,7 +3,8 @@
 Run from the repository root with the venv's Python, a broker on ``--brokers``::
 
     .venv/bin/python benchmarks/worker_bench.py [--events 100000] [--partitions 4] [--keep]
-        [--misrouted 0.0..1.0] [--no-unsafe] [--no-faust] [--json PATH]
+        [--misrouted 0.0..1.0] [--no-unsafe] [--no-faust] [--no-memory-state]
+        [--json PATH]
 
 What it does, in one run, on ONE set of freshly produced topics (prefix ``bench-<hex>.``):
 
@@ -31,7 +32,10 @@ What it does, in one run, on ONE set of freshly produced topics (prefix ``bench-
    through its gateway once caught up) and changelog records/bytes (``_work.py``);
 5. the same with ``--unsafe-auto-ack`` (ack before flush) on a new group and dirs, which
    gives the cost of the guarantee (``--no-unsafe`` skips it);
-6. leadclock's own work per message in memory (``_worker_floors.py``: the processor
+6. the worker (ack after flush) with ``--unsafe-memory-state``: its lead state in a dict
+   instead of the changelogged RocksDB table, so what the worker would reach with a state
+   store that cost nothing (``--no-memory-state`` skips it);
+7. leadclock's own work per message in memory (``_worker_floors.py``: the processor
    with a dict for a table, and the flush's contributions and rows, no Kafka, Faust or
    ClickHouse), and the ratio to the no-op agent it alone would allow.
 
@@ -145,8 +149,10 @@ def parse_args() -> argparse.Namespace:
                         help="skip the --unsafe-auto-ack run")
     parser.add_argument("--no-faust", action="store_true",
                         help="skip the no-op Faust agent run")
+    parser.add_argument("--no-memory-state", action="store_true",
+                        help="skip the --unsafe-memory-state run")
     parser.add_argument("--worker-arg", action="append", default=[], metavar="ARG",
-                        help="extra argument for both worker runs, repeatable, e.g. "
+                        help="extra argument for every worker run, repeatable, e.g. "
                              "--worker-arg=--state-ttl --worker-arg=90d")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
                         help="also write the figures to PATH as JSON")
@@ -201,6 +207,24 @@ def own_work(work: _worker_floors.WorkerFloors, noop: WorkerRun | None) -> None:
               "(one core, no overlap)")
 
 
+def memory_state_run(args: argparse.Namespace, prefix: str, workdir: Path, group: str,
+                     topics: TopicNames, events: int, base: _floors.Floor) -> WorkerRun:
+    """The worker with ``--unsafe-memory-state``: every guarantee but the state's survival.
+
+    Its lead state is a dict instead of the changelogged RocksDB table, so the run says
+    how fast the worker could be with a state store that cost nothing at all.
+    """
+    label = "worker --unsafe-memory-state"
+    print(f"{label}: start, {load_note()}")
+    port = free_port()
+    argv = worker_argv(args.brokers, prefix, args.partitions, workdir, group, port, False,
+                       [*args.worker_arg, "--unsafe-memory-state"])
+    run = run_worker(label, argv, workdir, args.brokers, group, topics.consumed, events,
+                     port, args.timeout)
+    report_worker(run, base)
+    return run
+
+
 def quantiles(hist: Histogram | None) -> dict[str, float | None]:
     if hist is None or hist.count == 0:
         return {"flush_p50_s": None, "flush_p99_s": None}
@@ -239,7 +263,7 @@ def main() -> None:
     prefix = f"{tag}."
     topics = TopicNames.with_prefix(prefix)
     groups = [f"{tag}-noop", f"{tag}-safe", f"{tag}-unsafe", f"{tag}-noop-gc",
-              f"{tag}-noop-table"]
+              f"{tag}-noop-table", f"{tag}-memory"]
     workdir = Path(tempfile.mkdtemp(prefix="leadclock-worker-bench-"))
     print(f"run {tag}: brokers {args.brokers}, topics {prefix}*, dir {workdir}")
     print(load_note())
@@ -289,11 +313,18 @@ def main() -> None:
             report_worker(run, base)
             runs.append(run)
         unsafe_run = runs[1] if len(runs) == 2 else None
+        memory = None if args.no_memory_state else memory_state_run(
+            args, prefix, workdir / groups[5], groups[5], topics, events, base)
         summary(floors, noop, runs[0], unsafe_run, noop_gc)
         if noop is not None and noop_table is not None:
             print(f"  {'stateful no-op Faust agent:':<34} {noop_table.rate:>9,.0f} events/s = "
                   f"{noop_table.rate / noop.rate:.3f}x the no-op agent; the worker is "
                   f"{runs[0].rate / noop_table.rate:.3f}x the stateful no-op agent")
+        if memory is not None:
+            print(f"  {'worker, --unsafe-memory-state:':<34} {memory.rate:>9,.0f} events/s"
+                  + (f" = {memory.rate / noop.rate:.3f}x the no-op agent" if noop else "")
+                  + " (lead state in a dict: what the worker reaches with a free state "
+                    "store)")
         work = _worker_floors.measure(demo_lines(events))
         own_work(work, noop)
         print(f"  benchmark wall time {time.monotonic() - bench_started:.0f}s")
@@ -302,6 +333,9 @@ def main() -> None:
             found = figures(args, events, floors, noop, runs[0], unsafe_run, noop_gc)
             found["noop_faust_table"] = ({"events_per_s": noop_table.rate}
                                          if noop_table else None)
+            found["worker_memory_state"] = ({"events_per_s": memory.rate,
+                                             "processed_events_per_s": memory.processed_rate}
+                                            if memory else None)
             found["own_work_us"] = {"per_message": work.process_us, "per_flush": work.flush_us,
                                     "bound": work.bound(noop.rate) if noop else None}
             args.json.write_bytes(orjson.dumps(found, option=orjson.OPT_INDENT_2))

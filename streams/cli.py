@@ -30,6 +30,7 @@ from streams.cli_parser import (
 from streams.cli_values import env, port, positive_int
 from streams.cli_worker import add_worker_options
 from streams.engine.config import EngineConfig
+from streams.engine.exceptions import ConfigError
 from streams.engine.expiry import StateTtl
 from streams.faust_app.settings import WorkerSettings
 from streams.kafka.topics import TopicNames
@@ -147,16 +148,22 @@ def _topics(args: argparse.Namespace) -> TopicNames:
 def worker_settings(args: argparse.Namespace) -> WorkerSettings:
     """The typed settings of ``leadclock worker`` (ConfigError for bad values)."""
     engine = _engine_config(args)
+    state_ttl = StateTtl.from_text(args.state_ttl, lookback_us=engine.lookback_us)
+    if state_ttl is not None and args.unsafe_memory_state:
+        # The TTL sweep deletes through the table's RocksDB partitions.
+        msg = "--unsafe-memory-state cannot be combined with --state-ttl"
+        raise ConfigError(msg)
     return WorkerSettings(
         brokers=args.brokers, topics=_topics(args), partitions=args.partitions,
         clickhouse=_dsn(args), version=_attribution_version(args), engine=engine,
-        state_ttl=StateTtl.from_text(args.state_ttl, lookback_us=engine.lookback_us),
+        state_ttl=state_ttl,
         app_id=args.app_id, data_dir=args.data_dir, instance_id=args.instance_id,
         session_timeout_s=args.session_timeout, metrics_port=args.metrics_port,
         metrics_host=args.metrics_host, dashboard_port=args.dashboard_port,
         dashboard_host=args.dashboard_host,
         progress_every_s=args.progress_every, report_every_s=args.report_every,
-        unsafe_auto_ack=args.unsafe_auto_ack, shutdown_timeout_s=args.shutdown_timeout,
+        unsafe_auto_ack=args.unsafe_auto_ack, unsafe_memory_state=args.unsafe_memory_state,
+        shutdown_timeout_s=args.shutdown_timeout,
         broker_wait_s=args.broker_wait,
     )
 

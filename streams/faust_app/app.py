@@ -12,7 +12,7 @@ root), rejects to the DLQ topic and misrouted events to the rerouted topic
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any, NamedTuple
 
 import faust
@@ -109,8 +109,10 @@ def build_app(
     ttl = settings.state_ttl
     if ttl is not None:
         flusher.before_write = lambda: app.producer.flush()
+    # --unsafe-memory-state: a dict, to measure the worker without its state store.
+    state: MutableMapping[bytes, bytes] = {} if settings.unsafe_memory_state else table
     processor = MessageProcessor(
-        table, buffer, lambda dead: outbox.append(dead_letter_out(topics.dlq, dead)),
+        state, buffer, lambda dead: outbox.append(dead_letter_out(topics.dlq, dead)),
         Counters(), topic_roles=topics.roles if ttl else None,
         home=HomePartitions(settings.partitions),
         forward=lambda fwd: outbox.append(forward_out(topics.rerouted, fwd)))

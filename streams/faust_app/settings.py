@@ -44,6 +44,10 @@ class WorkerSettings:
     """Print per-campaign results this often (0: never)."""
     unsafe_auto_ack: bool = False
     """Benchmarking only: ack before the flush (loses effectively-once on a crash)."""
+    unsafe_memory_state: bool = False
+    """Benchmarking only: lead state in a dict, not the Faust table (no changelog, no
+    standby: a restart or a rebalance loses it). It measures the worker without the
+    cost of its state store, an upper bound for any other store."""
     shutdown_timeout_s: float = 30.0
     """After SIGTERM/SIGINT: half of it to write what was processed, then the process
     ends anyway (status 3, stacks logged) if it has not (``streams.faust_app.shutdown``)."""

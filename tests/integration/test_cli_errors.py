@@ -35,6 +35,8 @@ def _one_line_error(result, needle: str) -> None:  # type: ignore[no-untyped-def
     (("replay", "--input", "/nonexistent/file.ndjson"), "cannot read /nonexistent/file.ndjson"),
     (("migrate", "--clickhouse", "ftp://example"), "scheme must be chdb, http or https"),
     (("demo", "--leads", "-3"), "positive integer"),
+    (("worker", "--state-ttl", "90d", "--unsafe-memory-state"),
+     "--unsafe-memory-state cannot be combined with --state-ttl"),
 ])
 def test_bad_arguments(args: tuple[str, ...], needle: str) -> None:
     _one_line_error(run_cli(*args), needle)
