@@ -9,6 +9,7 @@ that reaps the child's own rusage, and the cleanup of the run's topics and group
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import math
 import os
@@ -52,6 +53,16 @@ PROGRESS_RE = re.compile(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def add_topic_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--events``, ``--partitions`` and ``--brokers``: the topics a worker benchmark makes."""
+    parser.add_argument("--events", type=int, default=100_000,
+                        help="events to produce and consume (default 100,000)")
+    parser.add_argument("--partitions", type=int, default=4,
+                        help="partitions of every event topic (default 4)")
+    parser.add_argument("--brokers", default=os.environ.get("LEADCLOCK_BROKERS",
+                                                            "127.0.0.1:9092"))
 
 
 def load_note() -> str:

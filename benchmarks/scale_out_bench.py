@@ -28,7 +28,6 @@ more. ``--json PATH`` also writes the figures as JSON (read by ``run_all.py``).
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import shutil
 import sys
@@ -41,6 +40,7 @@ import orjson
 from _common import leadclock
 from _worker_run import (
     Child,
+    add_topic_arguments,
     delete_kafka_leftovers,
     demo_lines,
     free_port,
@@ -148,14 +148,9 @@ def wait_for_line(child: Child, needle: str, timeout_s: float) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=100_000,
-                        help="events to produce and consume (default 100,000)")
-    parser.add_argument("--partitions", type=int, default=4,
-                        help="partitions of every event topic (default 4)")
+    add_topic_arguments(parser)
     parser.add_argument("--workers", default="1,2",
                         help="comma-separated worker counts, one group each (default 1,2)")
-    parser.add_argument("--brokers", default=os.environ.get("LEADCLOCK_BROKERS",
-                                                            "127.0.0.1:9092"))
     parser.add_argument("--timeout", type=float, default=400.0,
                         help="seconds each group may take to catch up (default 400)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",

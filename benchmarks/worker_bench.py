@@ -68,6 +68,7 @@ from _work import changelog_sizes, inserted_rows
 from _worker_run import (
     Histogram,
     WorkerRun,
+    add_topic_arguments,
     delete_kafka_leftovers,
     demo_lines,
     flush_text,
@@ -132,12 +133,7 @@ def work_probe(brokers: str, app_id: str, dsn: str, events: int
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=100_000,
-                        help="events to produce and consume (default 100,000)")
-    parser.add_argument("--partitions", type=int, default=4,
-                        help="partitions of every event topic (default 4)")
-    parser.add_argument("--brokers", default=os.environ.get("LEADCLOCK_BROKERS",
-                                                            "127.0.0.1:9092"))
+    add_topic_arguments(parser)
     parser.add_argument("--timeout", type=float, default=400.0,
                         help="seconds each phase may take before the run fails (default 400)")
     parser.add_argument("--keep", action="store_true",
