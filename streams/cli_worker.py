@@ -60,7 +60,8 @@ def add_worker_options(worker: argparse.ArgumentParser) -> None:
     worker.add_argument("--unsafe-memory-state", action="store_true",
                         help="benchmarking only: keep lead state in this process's memory "
                              "instead of the changelogged table (a restart or a rebalance "
-                             "loses it; measures what the state store costs)")
+                             "makes the results wrong; measures what the state store "
+                             "costs)")
     worker.add_argument("--report-every", type=float, default=0.0, metavar="SECONDS",
                         help="print per-campaign results every N seconds (0: never)")
     worker.add_argument("--shutdown-timeout", type=_seconds,

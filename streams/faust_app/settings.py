@@ -46,8 +46,9 @@ class WorkerSettings:
     """Benchmarking only: ack before the flush (loses effectively-once on a crash)."""
     unsafe_memory_state: bool = False
     """Benchmarking only: lead state in a dict, not the Faust table (no changelog, no
-    standby: a restart or a rebalance loses it). It measures the worker without the
-    cost of its state store, an upper bound for any other store."""
+    standby: a restart loses it, a rebalance leaves it stale, and results are then
+    wrong). It measures the worker without the cost of its state store, an upper bound
+    for any other store."""
     shutdown_timeout_s: float = 30.0
     """After SIGTERM/SIGINT: half of it to write what was processed, then the process
     ends anyway (status 3, stacks logged) if it has not (``streams.faust_app.shutdown``)."""
