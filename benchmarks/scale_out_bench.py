@@ -39,6 +39,7 @@ from pathlib import Path
 import orjson
 from _common import leadclock
 from _worker_run import (
+    FIRST_MESSAGE,
     Child,
     add_topic_arguments,
     delete_kafka_leftovers,
@@ -102,7 +103,7 @@ def run_group(count: int, args: argparse.Namespace, tag: str, workdir: Path,
                                [])
             # One ClickHouse directory for the group (the last --clickhouse wins).
             children.append(start_child([*argv, "--clickhouse", clickhouse], own))
-        first = children[0]
+        first = first_to_process(children, args.timeout)
         wait_caught_up(first.process, first.log, args.brokers, group, topics.consumed,
                        args.timeout)
         wait_stable(args.brokers, group, count, args.timeout)
@@ -114,11 +115,34 @@ def run_group(count: int, args: argparse.Namespace, tag: str, workdir: Path,
         finished = [child.finish() for child in children]
         serve_usage = server.finish()[1]
         delete_kafka_leftovers(args.brokers, group, [group])  # topics and changelogs
+    for index, (code, _, _) in enumerate(finished):
+        if code != 0:
+            print(f"  note: worker {index} ended with status {code}, not 0 after SIGTERM: "
+                  "if it ended early, the figure includes a rebalance")
     cpu = tuple(usage.ru_utime + usage.ru_stime if usage else float("nan")
                 for _, usage, _ in finished)
     serve_cpu = (serve_usage.ru_utime + serve_usage.ru_stime if serve_usage
                  else float("nan"))
     return GroupRun(count, len(lines) - WARM_UP, done - started, cpu, serve_cpu)
+
+
+def first_to_process(children: list[Child], timeout_s: float) -> Child:
+    """The first of ``children`` to log its first message (the lag poll waits for one).
+
+    Any of them may be the one: a worker that joins after the others took every warm-up
+    event logs nothing until the timed events come.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for child in children:
+            if child.log.first(FIRST_MESSAGE) is not None:
+                return child
+            if child.process.poll() is not None:
+                raise SystemExit(f"worker exited early ({child.process.returncode}):\n"
+                                 f"{child.log.tail()}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no worker took a message after {timeout_s:.0f}s")
+        time.sleep(0.1)
 
 
 def wait_stable(brokers: str, group: str, members: int, timeout_s: float) -> None:
