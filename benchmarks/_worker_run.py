@@ -213,9 +213,12 @@ class WorkerRun:
 
 
 def worker_argv(brokers: str, prefix: str, partitions: int, workdir: Path, app_id: str,
-                metrics_port: int, unsafe: bool, extra: list[str]) -> list[str]:
+                metrics_port: int, unsafe: bool, extra: list[str],
+                clickhouse: str | None = None) -> list[str]:
+    """``leadclock worker`` with its dirs under ``workdir`` (ClickHouse too, unless given)."""
+    dsn = clickhouse or f"chdb://{workdir / 'clickhouse'}"
     argv = [leadclock(), "worker", "--brokers", brokers, "--topic-prefix", prefix,
-            "--partitions", str(partitions), "--clickhouse", f"chdb://{workdir / 'clickhouse'}",
+            "--partitions", str(partitions), "--clickhouse", dsn,
             "--app-id", app_id, "--data-dir", str(workdir / "table"), "--progress-every", "1",
             "--metrics-port", str(metrics_port), *extra]
     return [*argv, "--unsafe-auto-ack"] if unsafe else argv

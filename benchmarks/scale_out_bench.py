@@ -100,9 +100,8 @@ def run_group(count: int, args: argparse.Namespace, tag: str, workdir: Path,
         for index in range(count):
             own = workdir / f"worker-{index}"
             argv = worker_argv(args.brokers, prefix, args.partitions, own, group, 0, False,
-                               [])
-            # One ClickHouse directory for the group (the last --clickhouse wins).
-            children.append(start_child([*argv, "--clickhouse", clickhouse], own))
+                               [], clickhouse)  # one ClickHouse directory for the group
+            children.append(start_child(argv, own))
         first = first_to_process(children, args.timeout)
         wait_caught_up(first.process, first.log, args.brokers, group, topics.consumed,
                        args.timeout)

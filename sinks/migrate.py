@@ -34,7 +34,8 @@ from sinks import access, ddl_render
 from sinks.client import route
 from sinks.ddl_render import Statement
 from sinks.exceptions import MigrationError
-from sinks.partitioning import partition_by_version, reach_by_revision, unpartitioned
+from sinks.partitioning import partition_by_version, unpartitioned
+from sinks.reach_version import reach_by_revision
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,13 +31,12 @@ from clickhouse_connect.driver.client import Client
 
 from sinks.client import query_int
 from sinks.exceptions import MigrationError
-from sinks.reach_version import version_column
+from sinks.reach_version import TOUCHES, reach_by_revision, version_column
 
 TABLES: Final = ("lead_revisions", "lead_reach", "lead_stages", "lead_credits")
 """The per-lead tables of DDL 001/002 (``lead_events`` is created partitioned)."""
 COPY_SUFFIX: Final = "__by_version"
 REACH: Final = "lead_reach"
-REACH_VERSION: Final = "touches"
 
 
 def unpartitioned(client: Client) -> dict[str, int]:
@@ -47,12 +46,6 @@ def unpartitioned(client: Client) -> dict[str, int]:
         "WHERE database = currentDatabase() AND name IN {names:Array(String)}",
         parameters={"names": list(TABLES)}).result_rows
     return {str(name): int(total or 0) for name, key, total in rows if str(key) != "version"}
-
-
-def reach_by_revision(client: Client) -> bool:
-    """True if ``lead_reach`` keeps the newest revision's row per key (an older schema)."""
-    layout = _layouts(client, [REACH]).get(REACH)
-    return layout is not None and layout[1] != REACH_VERSION
 
 
 def partition_by_version(client: Client) -> list[str]:
@@ -82,7 +75,7 @@ def _layouts(client: Client, tables: list[str]) -> dict[str, tuple[str, str | No
 
 def _current(table: str, layout: tuple[str, str | None]) -> bool:
     """True if a table of this layout needs no re-creation."""
-    return layout[0] == "version" and (table != REACH or layout[1] == REACH_VERSION)
+    return layout[0] == "version" and (table != REACH or layout[1] == TOUCHES)
 
 
 def _exchanged(client: Client, table: str) -> bool:
@@ -125,8 +118,8 @@ def _copy_statement(create: str, table: str, copy: str) -> str:
     body = create[head.end():order.start()]
     if table == REACH:
         body, replaced = re.subn(r"ReplacingMergeTree\(\s*`?revision`?\s*\)",
-                                 f"ReplacingMergeTree({REACH_VERSION})", body)
-        if not replaced and version_column(body) != REACH_VERSION:
+                                 f"ReplacingMergeTree({TOUCHES})", body)
+        if not replaced and version_column(body) != TOUCHES:
             msg = f"{table}: cannot derive its re-created copy from: {create[:120]}"
             raise MigrationError(msg)
     if not re.search(r"\sPARTITION BY\s", body):

@@ -18,16 +18,29 @@ from typing import Final
 
 from clickhouse_connect.driver.client import Client
 
+TOUCHES: Final = "touches"
+"""The version column of ``lead_reach`` since reach diffs (DDL 001)."""
 _VERSION: Final = re.compile(r"ReplacingMergeTree\((?:[^()]*,\s*)?`?(?P<column>\w+)`?\s*\)")
 
 
 def keeps_most_touches(client: Client) -> bool:
     """True if ``lead_reach`` (its local table in a cluster) is versioned by ``touches``."""
+    columns = _version_columns(client)
+    return bool(columns) and all(column == TOUCHES for column in columns)
+
+
+def reach_by_revision(client: Client) -> bool:
+    """True if ``lead_reach`` exists in an older layout (not versioned by ``touches``)."""
+    return any(column != TOUCHES for column in _version_columns(client))
+
+
+def _version_columns(client: Client) -> list[str | None]:
+    """The version column of ``lead_reach``, or of its local table in a cluster."""
     rows = client.query(
         "SELECT engine_full FROM system.tables WHERE database = currentDatabase() "
         "AND name IN ('lead_reach', 'lead_reach_local') AND engine != 'Distributed'"
     ).result_rows
-    return bool(rows) and all(version_column(str(engine)) == "touches" for (engine,) in rows)
+    return [version_column(str(engine)) for (engine,) in rows]
 
 
 def version_column(engine_full: str) -> str | None:

@@ -107,13 +107,7 @@ def encode_state(state: LeadState, extra: object = None, stamp: int | None = Non
 
 def decode_state(lead_id: str, data: bytes | None) -> LeadState:
     """Inverse of :func:`encode_state`; ``None`` (no entry yet) is the empty state."""
-    return decode_entry(lead_id, data)[0]
-
-
-def decode_entry(lead_id: str, data: bytes | None) -> tuple[LeadState, object]:
-    """The state and the ``extra`` stored with it (None if none), from one parse."""
-    state, extra, _ = decode_stamped(lead_id, data)
-    return state, extra
+    return decode_stamped(lead_id, data)[0]
 
 
 def decode_stamped(lead_id: str, data: bytes | None) -> tuple[LeadState, object, int | None]:

@@ -17,7 +17,7 @@ from schemas.events import Event, Touch
 from streams.engine import lead_entries
 from streams.engine.contribution import accept
 from streams.engine.lead_entries import CHUNK_EVENTS, StoredLead
-from streams.engine.state import LeadState, decode_entry, encode_state
+from streams.engine.state import LeadState, decode_state, encode_state
 from tests.strategies import BASE_US, event_logs
 
 
@@ -67,7 +67,7 @@ def _fold(events: list[Event]) -> LeadState:
 
 
 def _events_in(value: bytes) -> int:
-    state, _ = decode_entry("x", value)
+    state = decode_state("x", value)
     return len(state.touches) + len(state.purchases)
 
 

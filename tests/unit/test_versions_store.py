@@ -14,8 +14,8 @@ from sinks import ddl_render
 from sinks.client import connect
 from sinks.exceptions import VersionConfigMismatch, VersionError
 from sinks.migrate import MigrateOptions, apply, ddl_files
-from sinks.partitioning import COPY_SUFFIX, TABLES, reach_by_revision, unpartitioned
-from sinks.reach_version import keeps_most_touches
+from sinks.partitioning import COPY_SUFFIX, TABLES, unpartitioned
+from sinks.reach_version import keeps_most_touches, reach_by_revision
 from sinks.sink import ClickHouseSink
 from sinks.stored_events import ClickHouseStoredEvents
 from sinks.version_diff import diff
